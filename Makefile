@@ -1,0 +1,49 @@
+# SLMGen: `make run` serves the app, `make test` runs the whole suite (what CI runs).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test check install install-test system-deps migrate notebook-smoke bench clean
+
+# --- installs (stamp files make repeated runs cheap; editing pyproject.toml reinstalls) ---
+$(VENV)/.stamp-app: pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -e '.[dev]'
+	@touch $@
+
+$(VENV)/.stamp-test: $(VENV)/.stamp-app Makefile
+	$(PIP) install -q -e '.[dev,test]'
+	@touch $@
+
+install: $(VENV)/.stamp-app
+install-test: $(VENV)/.stamp-test
+
+# Debian packages the tests need (PostgreSQL server, Chromium); installed only when missing.
+system-deps:
+	bash tests/support/install_system_deps.sh
+
+# --- the two commands ---
+migrate: install
+	$(VENV)/bin/slmgen migrate
+
+run: migrate
+	$(VENV)/bin/slmgen serve --host $(HOST) --port $(PORT)
+
+test: install-test system-deps
+	$(PY) -m pytest -q -p no:cacheprovider
+
+# --- developer tools ---
+check: install
+	$(VENV)/bin/ruff check backend tests bench
+	$(VENV)/bin/mypy
+
+bench: install
+	$(PY) bench/bench_analysis.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

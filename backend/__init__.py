@@ -1,0 +1,1 @@
+"""SLMGen: from a chat fine-tuning dataset to a small language model that works."""

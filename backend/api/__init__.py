@@ -1,0 +1,1 @@
+"""The HTTP edge: app factory, thin routers, schemas, the error table."""

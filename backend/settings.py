@@ -1,0 +1,60 @@
+"""Settings, from the environment and `.env` (every variable is listed in .env.example)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The local development secret: good for `slmgen token` on one machine, refused in production.
+DEV_JWT_SECRET = "slmgen-local-development-secret-not-for-production-use"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    data_dir: Path = Path("data")
+    database_url: str | None = None  # default: a SQLite file under data_dir
+
+    supabase_url: str = "http://127.0.0.1:54321"
+    supabase_jwt_secret: str = DEV_JWT_SECRET
+    supabase_anon_key: str | None = None
+    jwks_cache_seconds: int = 600
+
+    public_base_url: str = "http://127.0.0.1:8000"
+    cors_origins: list[str] = Field(default_factory=list)
+
+    max_upload_bytes: int = 2 * 1024**3
+    anonymous_ttl_hours: float = 24.0
+    download_link_ttl_hours: float = 24.0 * 7
+    analysis_workers: int = 2
+    default_max_seq_length: int = 2048
+    default_tokenizer: str = "cl100k_base"
+
+    github_token: str | None = None  # enables "Open in Colab" through a secret gist
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'slmgen.db').resolve()}"
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.data_dir / "uploads"
+
+    @property
+    def notebooks_dir(self) -> Path:
+        return self.data_dir / "notebooks"
+
+    def check_production_safety(self) -> None:
+        """Refuse to serve real users with the published development secret."""
+        if self.environment == "production" and self.supabase_jwt_secret == DEV_JWT_SECRET:
+            raise RuntimeError(
+                "SUPABASE_JWT_SECRET is the development default; set your project's JWT secret "
+                "(Supabase dashboard → Project Settings → API) before running with ENVIRONMENT=production."
+            )
