@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     anonymous_ttl_hours: float = 24.0
     download_link_ttl_hours: float = 24.0 * 7
     analysis_workers: int = 2
+    max_concurrent_analyses: int = 4
     default_max_seq_length: int = 2048
     default_tokenizer: str = "cl100k_base"
 

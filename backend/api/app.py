@@ -1,0 +1,55 @@
+"""The FastAPI app factory: `create_app(settings)` so tests and the CLI pass their own settings."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
+
+from backend import __version__
+from backend.api.errors import install_error_handlers
+from backend.api.routes.system import FRONTEND_DIR
+from backend.services import datasets
+from backend.services.state import AppState
+from backend.settings import Settings
+
+log = logging.getLogger("slmgen")
+
+# Router modules under backend.api.routes, each exposing `router`.
+ROUTER_MODULES = ("system", "datasets")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    settings.check_production_safety()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state = AppState.create(settings)
+        app.state.slmgen = state
+        state.runner.warm_up(settings.default_tokenizer)
+        resumed = await datasets.resume_unfinished(state)
+        if resumed:
+            log.info("resumed %d unfinished analyses", resumed)
+        try:
+            yield
+        finally:
+            await state.close()
+
+    app = FastAPI(title="SLMGen API", version=__version__, lifespan=lifespan,
+                  description="Dataset analysis, model recommendation and fine-tuning notebooks.")
+    install_error_handlers(app)
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
+                           allow_methods=["GET", "POST", "PATCH", "DELETE"],
+                           allow_headers=["Authorization", "Content-Type"])
+    for name in ROUTER_MODULES:
+        app.include_router(importlib.import_module(f"backend.api.routes.{name}").router)
+    if FRONTEND_DIR.is_dir():
+        app.mount("/app", StaticFiles(directory=FRONTEND_DIR), name="frontend")
+    return app

@@ -1,0 +1,75 @@
+"""POST /upload, GET|POST /analyze/{session_id}, GET /preview/{session_id}[/distribution|/duplicates]."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+
+from backend.api.deps import OptionalUserDep, StateDep
+from backend.api.schemas.datasets import (
+    AnalysisProgress,
+    AnalysisRequest,
+    DistributionRead,
+    DuplicatesRead,
+    PreviewPage,
+    UploadRead,
+)
+from backend.services import datasets as svc
+from backend.services import previews
+
+router = APIRouter(tags=["datasets"])
+
+
+@router.post("/upload", response_model=UploadRead, status_code=200)
+async def upload(request: Request, state: StateDep, user: OptionalUserDep,
+                 max_seq_length: int | None = Query(None, ge=16, le=1_048_576),
+                 tokenizer: str | None = Query(None, max_length=200)) -> UploadRead:
+    options = svc.analysis_options(state, max_seq_length, tokenizer)
+    result = await svc.upload_dataset(state, user, request.headers.get("content-type"), request.stream(),
+                                      options)
+    return UploadRead(**result.__dict__)
+
+
+@router.get("/analyze/{session_id}", responses={202: {"model": AnalysisProgress}})
+async def analyze(session_id: str, state: StateDep, user: OptionalUserDep) -> Any:
+    dataset = await svc.get_dataset_for(state, session_id, user)
+    progress = state.runner.progress(session_id)
+    if progress is not None or dataset.status in ("uploaded", "queued", "analyzing"):
+        status = progress.status if progress else dataset.status
+        fraction = progress.fraction if progress else dataset.progress
+        body = AnalysisProgress(session_id=session_id, status=status, progress=round(fraction, 4),
+                                message=f"Analysis {status}: {fraction:.0%} done. Poll again shortly.")
+        return JSONResponse(body.model_dump(), status_code=202)
+    if dataset.status == "failed":
+        raise svc.failure_error(dataset)
+    return svc.analysis_payload(session_id, svc.report_of(dataset))
+
+
+@router.post("/analyze/{session_id}", status_code=202, response_model=AnalysisProgress)
+async def reanalyze(session_id: str, state: StateDep, user: OptionalUserDep,
+                    body: AnalysisRequest | None = None) -> AnalysisProgress:
+    """Run the analysis again: after a failure, or with another tokenizer or max_seq_length."""
+    body = body or AnalysisRequest()
+    dataset = await svc.get_dataset_for(state, session_id, user)
+    options = svc.analysis_options(state, body.max_seq_length, body.tokenizer, stored=dataset.options)
+    await svc.reanalyze(state, session_id, user, options)
+    return AnalysisProgress(session_id=session_id, status="queued", progress=0.0,
+                            message="Analysis queued. Poll GET /analyze/{session_id}.")
+
+
+@router.get("/preview/{session_id}", response_model=PreviewPage)
+async def preview(session_id: str, state: StateDep, user: OptionalUserDep,
+                  page: int = Query(1, ge=1), page_size: int = Query(5, ge=1, le=100)) -> PreviewPage:
+    return await previews.preview_page(state, session_id, user, page, page_size)
+
+
+@router.get("/preview/{session_id}/distribution", response_model=DistributionRead)
+async def distribution(session_id: str, state: StateDep, user: OptionalUserDep) -> DistributionRead:
+    return DistributionRead(**previews.distribution(await svc.load_report(state, session_id, user)))
+
+
+@router.get("/preview/{session_id}/duplicates", response_model=DuplicatesRead)
+async def duplicates(session_id: str, state: StateDep, user: OptionalUserDep) -> DuplicatesRead:
+    return DuplicatesRead(**previews.duplicates(await svc.load_report(state, session_id, user)))

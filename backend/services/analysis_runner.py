@@ -1,0 +1,128 @@
+"""Runs analyses off the event loop: chunk work in worker processes, progress kept for polling.
+
+The event loop only schedules: `analyze_file` runs in a thread that hands every chunk to the process
+pool, so a long analysis never delays other requests, and several analyses share the same workers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from pathlib import Path
+
+from backend.core.analysis import AnalysisOptions, Report, analyze_file
+from backend.core.errors import CoreError
+
+log = logging.getLogger("slmgen.analysis")
+
+
+@dataclass
+class Progress:
+    status: str  # "queued" | "analyzing"
+    fraction: float
+    started_at: float
+
+
+@dataclass(frozen=True)
+class AnalysisOutcome:
+    report: Report | None
+    error_code: str | None = None
+    error_detail: str | None = None
+
+
+OnFinished = Callable[[str, AnalysisOutcome], Awaitable[None]]
+OnStarted = Callable[[str], Awaitable[None]]
+
+
+def warm_up_worker(tokenizer: str) -> str:
+    """Load the tokenizer once per worker so the first analysis does not pay for it."""
+    from backend.core.tokens import get_counter
+
+    return get_counter(tokenizer).info.counted_with
+
+
+class AnalysisRunner:
+    def __init__(self, workers: int, max_concurrent: int) -> None:
+        self._workers = workers
+        self._pool = self._new_pool()
+        self._slots = asyncio.Semaphore(max_concurrent)
+        self._progress: dict[str, Progress] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        # spawn, not fork: the server has threads (database driver, this runner) that a fork would copy mid-state.
+        return ProcessPoolExecutor(self._workers, mp_context=multiprocessing.get_context("spawn"))
+
+    @property
+    def pool(self) -> ProcessPoolExecutor:
+        return self._pool
+
+    def warm_up(self, tokenizer: str) -> None:
+        for _ in range(self._workers):
+            self._pool.submit(warm_up_worker, tokenizer)
+
+    def progress(self, dataset_id: str) -> Progress | None:
+        return self._progress.get(dataset_id)
+
+    def is_running(self, dataset_id: str) -> bool:
+        task = self._tasks.get(dataset_id)
+        return task is not None and not task.done()
+
+    def submit(self, dataset_id: str, path: Path, store: Path, options: AnalysisOptions,
+               on_started: OnStarted, on_finished: OnFinished) -> None:
+        if self.is_running(dataset_id):
+            return
+        self._progress[dataset_id] = Progress("queued", 0.0, time.monotonic())
+        task = asyncio.create_task(self._run(dataset_id, path, store, options, on_started, on_finished))
+        self._tasks[dataset_id] = task
+        task.add_done_callback(lambda _t: self._tasks.pop(dataset_id, None))
+
+    async def _run(self, dataset_id: str, path: Path, store: Path, options: AnalysisOptions,
+                   on_started: OnStarted, on_finished: OnFinished) -> None:
+        async with self._slots:
+            progress = self._progress[dataset_id]
+            progress.status = "analyzing"
+            await on_started(dataset_id)
+
+            def on_progress(fraction: float) -> None:
+                progress.fraction = max(progress.fraction, min(fraction, 1.0))
+
+            outcome = await self._analyze(dataset_id, path, store, options, on_progress)
+            try:
+                await on_finished(dataset_id, outcome)
+            finally:
+                self._progress.pop(dataset_id, None)
+
+    async def _analyze(self, dataset_id: str, path: Path, store: Path, options: AnalysisOptions,
+                       on_progress: Callable[[float], None]) -> AnalysisOutcome:
+        started = time.perf_counter()
+        try:
+            report = await asyncio.to_thread(analyze_file, path, options, store, executor=self._pool,
+                                             on_progress=on_progress)
+        except CoreError as exc:
+            return AnalysisOutcome(None, exc.code, exc.detail)
+        except BrokenProcessPool:
+            log.error("a worker process died while analysing %s; restarting the pool", dataset_id)
+            self._pool = self._new_pool()
+            return AnalysisOutcome(None, "analysis_crashed",
+                                   "The analysis worker stopped unexpectedly (out of memory or killed). "
+                                   "Nothing was lost: retry the analysis with POST /analyze/{session_id}.")
+        except Exception:
+            log.exception("analysis of %s failed", dataset_id)
+            return AnalysisOutcome(None, "analysis_failed",
+                                   "The analysis failed because of an internal error; it has been logged. "
+                                   "Retry with POST /analyze/{session_id}.")
+        log.info("analysed %s in %.2fs", dataset_id, time.perf_counter() - started)
+        return AnalysisOutcome(report)
+
+    async def shutdown(self) -> None:
+        for task in list(self._tasks.values()):
+            task.cancel()
+        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+        self._pool.shutdown(wait=False, cancel_futures=True)

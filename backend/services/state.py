@@ -1,0 +1,53 @@
+"""What the running app holds: settings, database, token verifier, analysis workers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from backend.auth import TokenVerifier
+from backend.db.engine import create_engine, create_sessionmaker
+from backend.services.analysis_runner import AnalysisRunner
+from backend.settings import Settings
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    verifier: TokenVerifier
+    runner: AnalysisRunner
+
+    @classmethod
+    def create(cls, settings: Settings) -> AppState:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        settings.uploads_dir.mkdir(parents=True, exist_ok=True)
+        settings.notebooks_dir.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(settings.resolved_database_url)
+        return cls(
+            settings=settings,
+            engine=engine,
+            sessionmaker=create_sessionmaker(engine),
+            verifier=TokenVerifier(settings.supabase_url, settings.supabase_jwt_secret,
+                                   jwks_cache_seconds=settings.jwks_cache_seconds),
+            runner=AnalysisRunner(settings.analysis_workers, settings.max_concurrent_analyses),
+        )
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """One unit of work: committed when the block ends normally, rolled back otherwise."""
+        async with self.sessionmaker() as session:
+            try:
+                yield session
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
+
+    async def close(self) -> None:
+        await self.runner.shutdown()
+        await self.engine.dispose()
