@@ -1,0 +1,206 @@
+"""Every query the product runs. Functions flush, never commit: the caller commits once per request.
+
+Ownership is part of the job queries themselves (`owner_id` in the WHERE clause), so someone else's job
+is simply not found.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.core.errors import NotFoundError
+from backend.db.models import Base, Dataset, Job, Notebook
+from backend.db.types import utc_now
+
+# Columns a caller may change after creation (identity, ownership and creation time are fixed).
+_FIXED_COLUMNS = frozenset({"id", "owner_id", "created_at"})
+
+
+def _check_updatable(model: type[Base], values: dict[str, Any]) -> None:
+    allowed = {c.key for c in model.__table__.columns} - _FIXED_COLUMNS
+    unknown = sorted(set(values) - allowed)
+    if unknown:
+        raise TypeError(f"{model.__name__} has no updatable column(s) {', '.join(unknown)}")
+
+
+# --- datasets ---
+
+
+async def add_dataset(session: AsyncSession, dataset: Dataset) -> Dataset:
+    session.add(dataset)
+    await session.flush()
+    return dataset
+
+
+async def get_dataset(session: AsyncSession, dataset_id: str) -> Dataset | None:
+    return await session.get(Dataset, dataset_id)
+
+
+async def update_dataset(session: AsyncSession, dataset_id: str, **values: Any) -> None:
+    """Set columns of one dataset in a single UPDATE; raises NotFoundError if it no longer exists."""
+    _check_updatable(Dataset, values)
+    values.setdefault("updated_at", utc_now())
+    result = await session.execute(
+        update(Dataset).where(Dataset.id == dataset_id).values(**values),
+        execution_options={"synchronize_session": "fetch"},
+    )
+    if _rowcount(result) == 0:
+        raise NotFoundError(f"Dataset {dataset_id} does not exist (it may have expired or been deleted).")
+
+
+async def list_datasets_with_status(session: AsyncSession, statuses: Sequence[str]) -> list[Dataset]:
+    """Datasets in any of `statuses`, oldest first (e.g. to resume queued analyses after a restart)."""
+    rows = await session.scalars(
+        select(Dataset).where(Dataset.status.in_(list(statuses))).order_by(Dataset.created_at, Dataset.id)
+    )
+    return list(rows)
+
+
+async def list_expired_datasets(session: AsyncSession, now: datetime) -> list[Dataset]:
+    """Datasets whose expiry time has passed; owned datasets (no expiry) never appear."""
+    rows = await session.scalars(
+        select(Dataset)
+        .where(Dataset.expires_at.is_not(None), Dataset.expires_at <= now)
+        .order_by(Dataset.expires_at, Dataset.id)
+    )
+    return list(rows)
+
+
+async def delete_dataset(session: AsyncSession, dataset_id: str) -> None:
+    """Delete the row (its notebooks keep existing with dataset_id set to NULL). Missing rows are ignored."""
+    await session.execute(
+        delete(Dataset).where(Dataset.id == dataset_id), execution_options={"synchronize_session": "fetch"}
+    )
+
+
+# --- notebooks ---
+
+
+async def add_notebook(session: AsyncSession, notebook: Notebook) -> Notebook:
+    session.add(notebook)
+    await session.flush()
+    return notebook
+
+
+async def get_notebook(session: AsyncSession, notebook_id: str) -> Notebook | None:
+    return await session.get(Notebook, notebook_id)
+
+
+async def get_notebook_by_token(session: AsyncSession, download_token: str) -> Notebook | None:
+    result = await session.scalars(select(Notebook).where(Notebook.download_token == download_token))
+    return result.one_or_none()
+
+
+async def delete_notebook(session: AsyncSession, notebook_id: str) -> None:
+    """Delete the row (jobs that pointed at it keep existing with notebook_id set to NULL)."""
+    await session.execute(
+        delete(Notebook).where(Notebook.id == notebook_id), execution_options={"synchronize_session": "fetch"}
+    )
+
+
+async def count_jobs_using_dataset(
+    session: AsyncSession, dataset_id: str, *, exclude_job_id: str | None = None
+) -> int:
+    """How many jobs (of any owner) refer to this dataset through their session id."""
+    query = select(func.count()).select_from(Job).where(Job.session_id == dataset_id)
+    if exclude_job_id is not None:
+        query = query.where(Job.id != exclude_job_id)
+    return int(await session.scalar(query) or 0)
+
+
+# --- jobs ---
+
+
+def new_job_id() -> str:
+    return uuid.uuid4().hex
+
+
+async def list_jobs(
+    session: AsyncSession, owner_id: str, *, limit: int, offset: int
+) -> tuple[list[Job], int]:
+    """One page of the owner's jobs, newest first, and how many jobs they have in all."""
+    total = await session.scalar(select(func.count()).select_from(Job).where(Job.owner_id == owner_id))
+    rows = await session.scalars(
+        select(Job)
+        .where(Job.owner_id == owner_id)
+        .order_by(Job.created_at.desc(), Job.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(rows), int(total or 0)
+
+
+async def get_job(session: AsyncSession, owner_id: str, job_id: str) -> Job | None:
+    """The job, or None when it does not exist or belongs to someone else."""
+    result = await session.scalars(select(Job).where(Job.id == job_id, Job.owner_id == owner_id))
+    return result.one_or_none()
+
+
+async def add_job(session: AsyncSession, job: Job) -> Job:
+    session.add(job)
+    await session.flush()
+    return job
+
+
+async def update_job(session: AsyncSession, owner_id: str, job_id: str, **values: Any) -> Job:
+    """Set columns of the owner's job; raises NotFoundError for a missing or foreign job."""
+    _check_updatable(Job, values)
+    job = await get_job(session, owner_id, job_id)
+    if job is None:
+        raise NotFoundError(f"Job {job_id} was not found.")
+    _apply(job, values)
+    await session.flush()
+    return job
+
+
+async def delete_job(session: AsyncSession, owner_id: str, job_id: str) -> None:
+    await session.execute(
+        delete(Job).where(Job.id == job_id, Job.owner_id == owner_id),
+        execution_options={"synchronize_session": "fetch"},
+    )
+
+
+async def find_job_for_session(session: AsyncSession, owner_id: str, session_id: str) -> Job | None:
+    result = await session.scalars(select(Job).where(Job.owner_id == owner_id, Job.session_id == session_id))
+    return result.one_or_none()
+
+
+async def record_job_progress(session: AsyncSession, owner_id: str, session_id: str, **values: Any) -> Job:
+    """Find the owner's job for this upload session (creating it if needed) and set `values` on it.
+
+    Two requests of the same user may race to create the job; the unique (owner_id, session_id)
+    constraint lets exactly one insert win and the other then updates the winner's row.
+    """
+    _check_updatable(Job, values)
+    job = await find_job_for_session(session, owner_id, session_id)
+    if job is None:
+        candidate = Job(id=new_job_id(), owner_id=owner_id, session_id=session_id, **values)
+        try:
+            async with session.begin_nested():
+                session.add(candidate)
+            return candidate
+        except IntegrityError:
+            job = await find_job_for_session(session, owner_id, session_id)
+            if job is None:
+                raise
+    _apply(job, values)
+    await session.flush()
+    return job
+
+
+def _apply(job: Job, values: dict[str, Any]) -> None:
+    for key, value in values.items():
+        setattr(job, key, value)
+    # Set explicitly so the new time is loaded on the object (async sessions cannot lazy-load it).
+    job.updated_at = utc_now()
+
+
+def _rowcount(result: Any) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
