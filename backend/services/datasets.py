@@ -215,18 +215,3 @@ def failure_error(dataset: Dataset) -> Exception:
             dataset.error_code or "", errors.InvalidInputError)
         return cls(detail, code=dataset.error_code)
     return errors.UnavailableError(detail, code=dataset.error_code or "analysis_failed")
-
-
-def analysis_payload(session_id: str, report: Report) -> dict[str, Any]:
-    """The GET /analyze body: the seed's fields first, then the whole report (the CLI's --json too)."""
-    return {
-        "session_id": session_id,
-        "status": "ready",
-        "total_examples": report.total_examples,
-        "total_tokens": report.total_tokens,
-        "avg_tokens_per_example": report.avg_tokens_per_example,
-        "quality_score": report.quality_score,
-        "quality_issues": report.quality_issues,
-        "format_valid": report.format_valid,
-        "report": report.model_dump(mode="json"),
-    }

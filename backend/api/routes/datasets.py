@@ -18,6 +18,7 @@ from backend.api.schemas.datasets import (
 )
 from backend.services import datasets as svc
 from backend.services import previews
+from backend.services.reports import analysis_payload
 
 router = APIRouter(tags=["datasets"])
 
@@ -44,7 +45,7 @@ async def analyze(session_id: str, state: StateDep, user: OptionalUserDep) -> An
         return JSONResponse(body.model_dump(), status_code=202)
     if dataset.status == "failed":
         raise svc.failure_error(dataset)
-    return svc.analysis_payload(session_id, svc.report_of(dataset))
+    return analysis_payload(session_id, svc.report_of(dataset))
 
 
 @router.post("/analyze/{session_id}", status_code=202, response_model=AnalysisProgress)
@@ -62,7 +63,7 @@ async def reanalyze(session_id: str, state: StateDep, user: OptionalUserDep,
 @router.get("/preview/{session_id}", response_model=PreviewPage)
 async def preview(session_id: str, state: StateDep, user: OptionalUserDep,
                   page: int = Query(1, ge=1), page_size: int = Query(5, ge=1, le=100)) -> PreviewPage:
-    return await previews.preview_page(state, session_id, user, page, page_size)
+    return PreviewPage(**await previews.preview_page(state, session_id, user, page, page_size))
 
 
 @router.get("/preview/{session_id}/distribution", response_model=DistributionRead)

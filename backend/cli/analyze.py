@@ -1,0 +1,68 @@
+"""`slmgen analyze FILE`: the same report as the API, on this machine, with a progress bar."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import sys
+import tempfile
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from backend.core.analysis import AnalysisOptions, Report, analyze_file
+from backend.core.errors import CoreError
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("analyze", help="analyse a dataset file and print its report")
+    p.add_argument("file", type=Path)
+    p.add_argument("--max-seq-length", type=int, default=2048, help="predict truncation against this many tokens")
+    p.add_argument("--tokenizer", default="cl100k_base", help="tokenizer to count with (see the README)")
+    p.add_argument("--json", action="store_true", help="print the API's JSON instead of a summary")
+    p.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
+    p.set_defaults(handler=run_analyze)
+
+
+def analyze_with_progress(path: Path, options: AnalysisOptions, workers: int, show_progress: bool) -> Report:
+    """Analyse `path` in worker processes; a progress bar on stderr when it is a terminal."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with tempfile.TemporaryDirectory(prefix="slmgen-") as store, ProcessPoolExecutor(
+            workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        if not show_progress:
+            return analyze_file(path, options, Path(store), executor=pool)
+        with Progress(TextColumn("analysing {task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                      TimeElapsedColumn(), transient=True, console=_stderr_console()) as bar:
+            task = bar.add_task(path.name, total=1.0)
+            return analyze_file(path, options, Path(store), executor=pool,
+                                on_progress=lambda f: bar.update(task, completed=f))
+
+
+def _stderr_console():  # type: ignore[no-untyped-def]
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def run_analyze(args: argparse.Namespace) -> int:
+    from backend.services.reports import analysis_payload
+
+    if not args.file.is_file():
+        print(f"error: {args.file} is not a file", file=sys.stderr)
+        return 2
+    options = AnalysisOptions(max_seq_length=args.max_seq_length, tokenizer=args.tokenizer)
+    try:
+        report = analyze_with_progress(args.file, options, args.workers, sys.stderr.isatty())
+    except CoreError as exc:
+        if args.json:
+            print(json.dumps(exc.to_dict(), indent=2))
+        print(f"error: {exc.detail}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(analysis_payload(None, report), indent=2, ensure_ascii=False))
+    else:
+        from backend.cli.render import print_report_summary
+
+        print_report_summary(report, args.file.name)
+    return 0
