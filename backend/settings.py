@@ -33,6 +33,12 @@ class Settings(BaseSettings):
     download_link_ttl_hours: float = 24.0 * 7
     analysis_workers: int = 2
     max_concurrent_analyses: int = 4
+    max_queued_analyses: int = 100
+    max_analyses_per_client: int = 3
+    max_line_bytes: int = 64 * 1024 * 1024
+    max_records: int = 5_000_000
+    upload_rate_per_minute: int = 30
+    generate_rate_per_minute: int = 30
     default_max_seq_length: int = 2048
     default_tokenizer: str = "cl100k_base"
 

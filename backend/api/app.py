@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from backend import __version__
 from backend.api.errors import install_error_handlers
+from backend.api.security import SecurityHeaders
 from backend.api.routes.system import FRONTEND_DIR
 from backend.services import datasets
 from backend.services.state import AppState
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
                            allow_methods=["GET", "POST", "PATCH", "DELETE"],
                            allow_headers=["Authorization", "Content-Type"])
+    app.add_middleware(SecurityHeaders, supabase_url=settings.supabase_url)
     for name in ROUTER_MODULES:
         app.include_router(importlib.import_module(f"backend.api.routes.{name}").router)
     if FRONTEND_DIR.is_dir():

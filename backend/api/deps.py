@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth import User
 from backend.core.errors import UnauthorizedError
+from backend.services.datasets import client_key
 from backend.services.state import AppState
 
 
@@ -57,3 +58,11 @@ async def get_current_user(user: Annotated[User | None, Depends(get_optional_use
 
 OptionalUserDep = Annotated[User | None, Depends(get_optional_user)]
 CurrentUserDep = Annotated[User, Depends(get_current_user)]
+
+
+def get_client_key(request: Request, user: OptionalUserDep) -> str:
+    """Whom rate and concurrency limits count against: the signed-in user, else the peer address."""
+    return client_key(user, request.client.host if request.client else None)
+
+
+ClientKeyDep = Annotated[str, Depends(get_client_key)]

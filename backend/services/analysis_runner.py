@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from backend.core.analysis import AnalysisOptions, Report, analyze_file
-from backend.core.errors import CoreError
+from backend.core.errors import CoreError, RateLimitedError, UnavailableError
 
 log = logging.getLogger("slmgen.analysis")
 
@@ -48,12 +48,15 @@ def warm_up_worker(tokenizer: str) -> str:
 
 
 class AnalysisRunner:
-    def __init__(self, workers: int, max_concurrent: int) -> None:
+    def __init__(self, workers: int, max_concurrent: int, max_queued: int = 100, max_per_client: int = 3) -> None:
         self._workers = workers
         self._pool = self._new_pool()
         self._slots = asyncio.Semaphore(max_concurrent)
+        self._max_queued = max_queued
+        self._max_per_client = max_per_client
         self._progress: dict[str, Progress] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._clients: dict[str, str] = {}  # dataset id -> client key, while queued or running
 
     def _new_pool(self) -> ProcessPoolExecutor:
         # spawn, not fork: the server has threads (database driver, this runner) that a fork would copy mid-state.
@@ -74,14 +77,30 @@ class AnalysisRunner:
         task = self._tasks.get(dataset_id)
         return task is not None and not task.done()
 
+    def check_capacity(self, client: str) -> None:
+        """Refuse a new analysis before anything is stored, when the queue or this client's share is full."""
+        if len(self._tasks) >= self._max_queued:
+            raise UnavailableError("The server is analysing as many datasets as it can queue; try again in a "
+                                   "minute.", code="analysis_queue_full", retry_after=30)
+        mine = sum(1 for owner in self._clients.values() if owner == client)
+        if mine >= self._max_per_client:
+            raise RateLimitedError(f"You already have {mine} analyses running or waiting (the limit is "
+                                   f"{self._max_per_client}); wait for one to finish.", retry_after=5)
+
     def submit(self, dataset_id: str, path: Path, store: Path, options: AnalysisOptions,
-               on_started: OnStarted, on_finished: OnFinished) -> None:
+               on_started: OnStarted, on_finished: OnFinished, client: str = "") -> None:
         if self.is_running(dataset_id):
             return
         self._progress[dataset_id] = Progress("queued", 0.0, time.monotonic())
+        self._clients[dataset_id] = client
         task = asyncio.create_task(self._run(dataset_id, path, store, options, on_started, on_finished))
         self._tasks[dataset_id] = task
-        task.add_done_callback(lambda _t: self._tasks.pop(dataset_id, None))
+
+        def forget(_: asyncio.Task[None]) -> None:
+            self._tasks.pop(dataset_id, None)
+            self._clients.pop(dataset_id, None)
+
+        task.add_done_callback(forget)
 
     async def _run(self, dataset_id: str, path: Path, store: Path, options: AnalysisOptions,
                    on_started: OnStarted, on_finished: OnFinished) -> None:

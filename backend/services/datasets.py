@@ -11,6 +11,7 @@ from typing import Any
 
 from backend.auth import User
 from backend.core.analysis import AnalysisOptions, Report
+from backend.core.ingest import IngestOptions
 from backend.core.errors import ConflictError, ExpiredError, InvalidInputError, NotFoundError, NotReadyError
 from backend.core.tokens import get_counter
 from backend.db import repository as repo
@@ -60,12 +61,20 @@ def analysis_options(state: AppState, max_seq_length: int | None = None,
     if not 16 <= int(chosen_length) <= 1_048_576:
         raise InvalidInputError("max_seq_length must be between 16 and 1,048,576 tokens.", field="max_seq_length")
     get_counter(str(chosen_tokenizer))  # an unknown tokenizer is the caller's mistake: refuse it now, not later
-    return AnalysisOptions(max_seq_length=int(chosen_length), tokenizer=str(chosen_tokenizer))
+    ingest = IngestOptions(max_line_bytes=state.settings.max_line_bytes, max_records=state.settings.max_records)
+    return AnalysisOptions(max_seq_length=int(chosen_length), tokenizer=str(chosen_tokenizer), ingest=ingest)
 
 
-async def upload_dataset(state: AppState, user: User | None, content_type: str | None,
+def client_key(user: User | None, peer: str | None) -> str:
+    """Whom limits are counted against: the signed-in user, else the peer address."""
+    return f"user:{user.id}" if user else f"addr:{peer or 'unknown'}"
+
+
+async def upload_dataset(state: AppState, user: User | None, client: str, content_type: str | None,
                          body: AsyncIterator[bytes], options: AnalysisOptions) -> UploadResult:
     """Stream the upload to disk, record it, and start its analysis right away."""
+    state.upload_limiter.hit(client)
+    state.runner.check_capacity(client)
     session_id = new_session_id()
     tmp_target = storage.dataset_dir(state.settings, session_id) / "receiving.part"
     try:
@@ -89,7 +98,7 @@ async def upload_dataset(state: AppState, user: User | None, content_type: str |
     except BaseException:
         storage.delete_dataset_files(state.settings, _Ref(session_id))  # no half-written state
         raise
-    start_analysis(state, session_id, stored_name, options)
+    start_analysis(state, session_id, stored_name, options, client)
     return UploadResult(session_id, filename, received.size, "Upload successful; analysis started.")
 
 
@@ -99,7 +108,8 @@ class _Ref:
     stored_name: str = ""
 
 
-def start_analysis(state: AppState, dataset_id: str, stored_name: str, options: AnalysisOptions) -> None:
+def start_analysis(state: AppState, dataset_id: str, stored_name: str, options: AnalysisOptions,
+                   client: str = "") -> None:
     path = storage.upload_path(state.settings, dataset_id, stored_name)
     store = storage.reset_store(state.settings, dataset_id)
 
@@ -111,7 +121,7 @@ def start_analysis(state: AppState, dataset_id: str, stored_name: str, options: 
     async def on_finished(_: str, outcome: AnalysisOutcome) -> None:
         await _save_outcome(state, dataset_id, outcome)
 
-    state.runner.submit(dataset_id, path, store, options, on_started, on_finished)
+    state.runner.submit(dataset_id, path, store, options, on_started, on_finished, client)
 
 
 async def _save_outcome(state: AppState, dataset_id: str, outcome: AnalysisOutcome) -> None:
@@ -178,15 +188,17 @@ def _unknown_session(session_id: str) -> NotFoundError:
                          code="session_not_found")
 
 
-async def reanalyze(state: AppState, session_id: str, user: User | None, options: AnalysisOptions) -> Dataset:
+async def reanalyze(state: AppState, session_id: str, user: User | None, client: str,
+                    options: AnalysisOptions) -> Dataset:
     dataset = await get_dataset_for(state, session_id, user)
     if state.runner.is_running(session_id):
         raise ConflictError("This dataset is being analysed right now; poll GET /analyze/{session_id}.",
                             code="analysis_running")
+    state.runner.check_capacity(client)
     async with state.session() as session:
         await repo.update_dataset(session, session_id, status="queued", progress=0.0, report=None,
                                   options=options_to_json(options), updated_at=utcnow())
-    start_analysis(state, session_id, dataset.stored_name, options)
+    start_analysis(state, session_id, dataset.stored_name, options, client)
     return dataset
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from backend.auth import TokenVerifier
 from backend.db.engine import create_engine, create_sessionmaker
 from backend.services.analysis_runner import AnalysisRunner
+from backend.services.limits import SlidingWindowLimiter
 from backend.settings import Settings
 
 
@@ -21,6 +22,8 @@ class AppState:
     sessionmaker: async_sessionmaker[AsyncSession]
     verifier: TokenVerifier
     runner: AnalysisRunner
+    upload_limiter: SlidingWindowLimiter
+    generate_limiter: SlidingWindowLimiter
 
     @classmethod
     def create(cls, settings: Settings) -> AppState:
@@ -34,7 +37,10 @@ class AppState:
             sessionmaker=create_sessionmaker(engine),
             verifier=TokenVerifier(settings.supabase_url, settings.supabase_jwt_secret,
                                    jwks_cache_seconds=settings.jwks_cache_seconds),
-            runner=AnalysisRunner(settings.analysis_workers, settings.max_concurrent_analyses),
+            runner=AnalysisRunner(settings.analysis_workers, settings.max_concurrent_analyses,
+                                  settings.max_queued_analyses, settings.max_analyses_per_client),
+            upload_limiter=SlidingWindowLimiter("upload", settings.upload_rate_per_minute, 60),
+            generate_limiter=SlidingWindowLimiter("notebook generation", settings.generate_rate_per_minute, 60),
         )
 
     @asynccontextmanager

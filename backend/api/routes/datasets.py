@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from backend.api.deps import OptionalUserDep, StateDep
+from backend.api.deps import ClientKeyDep, OptionalUserDep, StateDep
 from backend.api.schemas.datasets import (
     AnalysisProgress,
     AnalysisRequest,
@@ -24,12 +24,12 @@ router = APIRouter(tags=["datasets"])
 
 
 @router.post("/upload", response_model=UploadRead, status_code=200)
-async def upload(request: Request, state: StateDep, user: OptionalUserDep,
+async def upload(request: Request, state: StateDep, user: OptionalUserDep, client: ClientKeyDep,
                  max_seq_length: int | None = Query(None, ge=16, le=1_048_576),
                  tokenizer: str | None = Query(None, max_length=200)) -> UploadRead:
     options = svc.analysis_options(state, max_seq_length, tokenizer)
-    result = await svc.upload_dataset(state, user, request.headers.get("content-type"), request.stream(),
-                                      options)
+    result = await svc.upload_dataset(state, user, client, request.headers.get("content-type"),
+                                      request.stream(), options)
     return UploadRead(**result.__dict__)
 
 
@@ -49,13 +49,13 @@ async def analyze(session_id: str, state: StateDep, user: OptionalUserDep) -> An
 
 
 @router.post("/analyze/{session_id}", status_code=202, response_model=AnalysisProgress)
-async def reanalyze(session_id: str, state: StateDep, user: OptionalUserDep,
+async def reanalyze(session_id: str, state: StateDep, user: OptionalUserDep, client: ClientKeyDep,
                     body: AnalysisRequest | None = None) -> AnalysisProgress:
     """Run the analysis again: after a failure, or with another tokenizer or max_seq_length."""
     body = body or AnalysisRequest()
     dataset = await svc.get_dataset_for(state, session_id, user)
     options = svc.analysis_options(state, body.max_seq_length, body.tokenizer, stored=dataset.options)
-    await svc.reanalyze(state, session_id, user, options)
+    await svc.reanalyze(state, session_id, user, client, options)
     return AnalysisProgress(session_id=session_id, status="queued", progress=0.0,
                             message="Analysis queued. Poll GET /analyze/{session_id}.")
 
