@@ -1,0 +1,92 @@
+"""What the notebook needs to know about the chosen model, read from a catalogue entry.
+
+The catalogue (backend.core.catalog) owns the facts; this module only reads the attributes it
+needs and checks the ones that end up as code in the notebook (the loader class name) against a
+closed set, so a catalogue typo cannot become an injected identifier.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from backend.core.errors import InvalidInputError
+
+Loader = Literal["FastLanguageModel", "FastModel"]
+LOADERS: tuple[str, ...] = ("FastLanguageModel", "FastModel")
+
+
+class ModelEntryLike(Protocol):
+    """The catalogue entry's fields the notebook reads (see backend.core.catalog.ModelEntry)."""
+
+    model_id: str
+    name: str
+    hf_id: str
+    unsloth_id: str | None
+    loader: str
+    chat_template: str
+    instruction_marker: str
+    response_marker: str
+    supports_system_role: bool
+    strict_alternation: bool
+    lora_target_modules: Any
+    defaults: Any
+    context_length: int
+    params_b: float
+    license: str
+    gated: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ModelChoice:
+    model_id: str
+    name: str
+    load_name: str  # what Unsloth loads on a GPU: the Unsloth mirror when there is one
+    hf_id: str  # what transformers loads in the fallback path
+    loader: Loader
+    chat_template: str  # Unsloth get_chat_template key
+    instruction_marker: str
+    response_marker: str
+    supports_system_role: bool
+    strict_alternation: bool
+    lora_target_modules: tuple[str, ...]
+    context_length: int
+    params_b: float
+    license: str
+    gated: bool
+
+
+def choose_model(entry: ModelEntryLike) -> ModelChoice:
+    loader = str(entry.loader)
+    if loader not in LOADERS:
+        raise InvalidInputError(
+            f"Model {entry.model_id} names the loader {loader!r}; the notebook knows only "
+            f"{', '.join(LOADERS)}. Fix the catalogue entry.",
+            code="invalid_model_entry",
+            field="loader",
+        )
+    if not entry.instruction_marker or not entry.response_marker:
+        raise InvalidInputError(
+            f"Model {entry.model_id} has no instruction/response markers, so response-only training "
+            "cannot find the assistant's turns. Fix the catalogue entry.",
+            code="invalid_model_entry",
+            field="response_marker",
+        )
+    modules = tuple(str(m) for m in (entry.lora_target_modules or ()))
+    return ModelChoice(
+        model_id=entry.model_id,
+        name=entry.name,
+        load_name=entry.unsloth_id or entry.hf_id,
+        hf_id=entry.hf_id,
+        loader=loader,  # type: ignore[arg-type]  # checked against LOADERS above
+        chat_template=entry.chat_template,
+        instruction_marker=entry.instruction_marker,
+        response_marker=entry.response_marker,
+        supports_system_role=bool(entry.supports_system_role),
+        strict_alternation=bool(entry.strict_alternation),
+        lora_target_modules=modules,
+        context_length=int(entry.context_length),
+        params_b=float(entry.params_b),
+        license=str(entry.license),
+        gated=bool(entry.gated),
+    )

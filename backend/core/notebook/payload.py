@@ -1,0 +1,182 @@
+"""The dataset as the notebook carries it: checked, counted, and (when embedded) compressed.
+
+Embedded data is gzip + base64 of canonical JSONL. Base64's alphabet holds no quote, backslash,
+brace, percent sign or angle bracket, so whatever the examples contain (quotes, `\"\"\"`, `{{ }}`,
+`</script>`, NUL, a line starting with `%%`) it can neither break the Python string literal that
+holds it nor inject code or markup. A SHA-256 of the JSONL lets the notebook prove it decoded the
+same bytes.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import orjson
+
+from backend.core.conversation import CANONICAL_ROLES
+from backend.core.errors import InvalidInputError, PayloadTooLargeError
+
+# Above this much canonical JSONL the notebook loads its data from a URL or a Hub dataset: a
+# notebook of tens of MB is slow to open in Colab and awkward to put in a gist.
+EMBED_LIMIT_BYTES = 24 * 1024 * 1024
+GZIP_LEVEL = 6
+MAX_SKIPPED_LISTED = 20
+HUB_ID_PATTERN = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+SourceKind = Literal["embedded", "url", "hub"]
+
+
+@dataclass(frozen=True, slots=True)
+class DataSource:
+    """Where the notebook finds its data: inside itself, at a URL (JSONL, optionally .gz), or on the Hub."""
+
+    kind: SourceKind = "embedded"
+    location: str | None = None
+    split: str = "train"
+
+    def __post_init__(self) -> None:
+        if self.kind == "embedded":
+            return
+        if not self.location:
+            raise InvalidInputError(f"A {self.kind} data source needs a location.", field="data_source")
+        if self.kind == "url" and not self.location.startswith(("https://", "http://")):
+            raise InvalidInputError(
+                "The dataset URL must start with https:// (or http://).", field="data_source"
+            )
+        if self.kind == "hub" and not HUB_ID_PATTERN.match(self.location):
+            raise InvalidInputError(
+                f"{self.location!r} is not a Hub dataset id; write it as owner/name.", field="data_source"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class EmbeddedData:
+    base64_gzip: str
+    sha256: str  # of the uncompressed JSONL
+    jsonl_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class DataStats:
+    """What one pass over the examples found; the notebook's summary reports it."""
+
+    num_examples: int
+    num_messages: int
+    jsonl_bytes: int
+    system_examples: int = 0
+    tool_examples: int = 0
+    non_alternating_examples: int = 0
+    zero_weight_messages: int = 0
+    skipped: tuple[tuple[int, str], ...] = ()  # (index, reason), the first few
+    skipped_count: int = 0
+    roles: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class _Counter:
+    examples: int = 0
+    messages: int = 0
+    jsonl_bytes: int = 0
+    system: int = 0
+    tools: int = 0
+    non_alternating: int = 0
+    zero_weight: int = 0
+    skipped: list[tuple[int, str]] = field(default_factory=list)
+    skipped_count: int = 0
+    roles: dict[str, int] = field(default_factory=dict)
+
+    def skip(self, index: int, reason: str) -> None:
+        self.skipped_count += 1
+        if len(self.skipped) < MAX_SKIPPED_LISTED:
+            self.skipped.append((index, reason))
+
+
+def find_problem(example: Any) -> str | None:
+    """Why an example cannot be trained on, or None when it can."""
+    messages = example.get("messages") if isinstance(example, dict) else None
+    if not isinstance(messages, list) or not messages:
+        return "it has no messages"
+    for position, message in enumerate(messages):
+        if not isinstance(message, dict) or not isinstance(message.get("content"), str):
+            return f"message {position} has no text content"
+        if message.get("role") not in CANONICAL_ROLES:
+            return f"message {position} has the unknown role {message.get('role')!r}"
+    if not any(m["role"] == "assistant" and (m["content"] or m.get("tool_calls")) for m in messages):
+        return "it has no assistant reply to learn from"
+    return None
+
+
+def count_example(counter: _Counter, example: dict[str, Any]) -> None:
+    messages = example["messages"]
+    counter.examples += 1
+    counter.messages += len(messages)
+    roles = [m["role"] for m in messages]
+    for role in roles:
+        counter.roles[role] = counter.roles.get(role, 0) + 1
+    if "system" in roles:
+        counter.system += 1
+    if example.get("tools") or "tool" in roles or any(m.get("tool_calls") for m in messages):
+        counter.tools += 1
+    turns = [r for r in roles if r != "system"]
+    if any(a == b for a, b in zip(turns, turns[1:], strict=False)):
+        counter.non_alternating += 1
+    counter.zero_weight += sum(1 for m in messages if m.get("weight") == 0)
+
+
+def prepare_data(
+    examples: Iterable[dict[str, Any]], *, embed: bool, embed_limit_bytes: int = EMBED_LIMIT_BYTES
+) -> tuple[DataStats, EmbeddedData | None]:
+    """One pass: check and count every example and, when embedding, compress it as it goes."""
+    counter = _Counter()
+    digest = hashlib.sha256()
+    compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)  # wbits 31: a gzip container
+    chunks: list[bytes] = []
+    for index, example in enumerate(examples):
+        problem = find_problem(example)
+        if problem is not None:
+            counter.skip(index, problem)
+            continue
+        count_example(counter, example)
+        line = orjson.dumps(example) + b"\n"
+        counter.jsonl_bytes += len(line)
+        if embed:
+            if counter.jsonl_bytes > embed_limit_bytes:
+                raise PayloadTooLargeError(
+                    f"The dataset is over {embed_limit_bytes // (1024 * 1024)} MB as JSONL, too large to "
+                    "embed in a notebook. Upload it somewhere the notebook can read (a URL or a Hugging "
+                    "Face Hub dataset) and give that as the data source.",
+                    code="dataset_too_large_to_embed",
+                    limit_bytes=embed_limit_bytes,
+                )
+            digest.update(line)
+            chunks.append(compressor.compress(line))
+    if counter.examples == 0:
+        reason = counter.skipped[0][1] if counter.skipped else "the dataset is empty"
+        raise InvalidInputError(
+            f"No example can be trained on ({counter.skipped_count} left out; first reason: {reason}). "
+            "Each example needs messages with a role and text, including at least one assistant reply.",
+            code="no_trainable_examples",
+        )
+    stats = DataStats(
+        num_examples=counter.examples,
+        num_messages=counter.messages,
+        jsonl_bytes=counter.jsonl_bytes,
+        system_examples=counter.system,
+        tool_examples=counter.tools,
+        non_alternating_examples=counter.non_alternating,
+        zero_weight_messages=counter.zero_weight,
+        skipped=tuple(counter.skipped),
+        skipped_count=counter.skipped_count,
+        roles=dict(counter.roles),
+    )
+    if not embed:
+        return stats, None
+    chunks.append(compressor.flush())
+    packed = base64.b64encode(b"".join(chunks)).decode("ascii")
+    return stats, EmbeddedData(base64_gzip=packed, sha256=digest.hexdigest(), jsonl_bytes=counter.jsonl_bytes)

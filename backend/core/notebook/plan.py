@@ -1,0 +1,80 @@
+"""The notebook plan: every decision the notebook embodies, made once, before any rendering."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from backend.core.conversation import DatasetProfile
+from backend.core.notebook.config import ResolvedConfig, TrainingConfig, resolve_config
+from backend.core.notebook.model import ModelChoice, ModelEntryLike, choose_model
+from backend.core.notebook.payload import (
+    EMBED_LIMIT_BYTES,
+    DataSource,
+    DataStats,
+    EmbeddedData,
+    prepare_data,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class NotebookPlan:
+    model: ModelChoice
+    config: ResolvedConfig
+    source: DataSource
+    stats: DataStats
+    embedded: EmbeddedData | None  # set exactly when source.kind == "embedded"
+    dataset_name: str
+    profile: DatasetProfile | None = None
+    reasons: tuple[str, ...] = ()  # why this model (from the recommender), shown in the summary
+
+    @property
+    def notebook_filename(self) -> str:
+        return f"slmgen_{safe_stem(self.model.model_id)}_{safe_stem(self.dataset_name)}.ipynb"
+
+
+def safe_stem(text: str) -> str:
+    """A file-name-safe version of a name.
+
+    >>> safe_stem("My data (v2).jsonl")
+    'My_data_v2'
+    """
+    stem = text.rsplit(".", 1)[0] if "." in text else text
+    cleaned = "".join(c if c.isalnum() or c in "-_" else "_" for c in stem)
+    return "_".join(part for part in cleaned.split("_") if part)[:60] or "dataset"
+
+
+def plan_notebook(
+    model: ModelEntryLike,
+    examples: Iterable[dict[str, Any]],
+    profile: DatasetProfile | None,
+    config: TrainingConfig,
+    data_source: DataSource | None = None,
+    *,
+    dataset_name: str = "dataset.jsonl",
+    reasons: Iterable[str] = (),
+    embed_limit_bytes: int = EMBED_LIMIT_BYTES,
+) -> NotebookPlan:
+    """Check the examples, resolve the config against the model's defaults and fix the data source.
+
+    `examples` are canonical conversations (`Conversation.to_json()` dicts). With an embedded
+    source they are compressed into the plan; with a URL or Hub source they are only checked and
+    counted, and the notebook reads the same canonical JSONL from there.
+    """
+    source = data_source or DataSource()
+    choice = choose_model(model)
+    resolved = resolve_config(config, model.defaults, context_length=choice.context_length)
+    stats, embedded = prepare_data(
+        examples, embed=source.kind == "embedded", embed_limit_bytes=embed_limit_bytes
+    )
+    return NotebookPlan(
+        model=choice,
+        config=resolved,
+        source=source,
+        stats=stats,
+        embedded=embedded,
+        dataset_name=dataset_name,
+        profile=profile,
+        reasons=tuple(reasons),
+    )
