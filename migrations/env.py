@@ -11,6 +11,7 @@ from sqlalchemy import pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from backend.db.engine import ensure_sqlite_parent_dir, is_sqlite_url
 from backend.db.models import Base
 from backend.db.types import UTCDateTime
 
@@ -56,6 +57,8 @@ def run_sync_migrations(connection: Connection) -> None:
 
 
 async def run_async_migrations(url: str) -> None:
+    if is_sqlite_url(url):
+        ensure_sqlite_parent_dir(url)
     engine = create_async_engine(url, poolclass=pool.NullPool)
     try:
         async with engine.connect() as connection:
