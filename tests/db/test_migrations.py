@@ -46,7 +46,8 @@ async def current_revision(url: str) -> str | None:
     engine = create_engine(url)
     try:
         async with engine.connect() as conn:
-            return await conn.scalar(text("SELECT version_num FROM alembic_version"))
+            revision = await conn.scalar(text("SELECT version_num FROM alembic_version"))
+            return None if revision is None else str(revision)
     finally:
         await engine.dispose()
 

@@ -258,7 +258,9 @@ async def test_record_job_progress_finds_or_creates_one_job_per_session(
         assert (await repo.list_jobs(fresh, "user-a", limit=10, offset=0))[1] == 1
 
 
-async def test_record_job_progress_survives_a_concurrent_insert(engine: AsyncEngine) -> None:
+async def test_record_job_progress_survives_a_concurrent_insert(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Two requests of one user look for the session's job at the same time; both then try to create it.
     maker = create_sessionmaker(engine)
     async with maker() as first, maker() as second:
@@ -273,11 +275,9 @@ async def test_record_job_progress_survives_a_concurrent_insert(engine: AsyncEng
             calls += 1
             return None if calls == 1 else await original_find(s, owner, sid)
 
-        repo.find_job_for_session = stale_then_real  # type: ignore[assignment]
-        try:
-            loser = await repo.record_job_progress(second, "user-a", "sess-race-01", model_id="smollm2-360m")
-        finally:
-            repo.find_job_for_session = original_find  # type: ignore[assignment]
+        monkeypatch.setattr(repo, "find_job_for_session", stale_then_real)
+        loser = await repo.record_job_progress(second, "user-a", "sess-race-01", model_id="smollm2-360m")
+        monkeypatch.undo()
         await second.commit()
         assert loser.id == winner.id and calls == 2
     async with maker() as fresh:
