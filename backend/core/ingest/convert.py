@@ -1,0 +1,281 @@
+"""One parsed record -> its `SourceFormat` and a canonical `Conversation` (pure functions).
+
+Formats and the keys that belong to them (everything else lands in `Conversation.extra_keys`):
+
+    OPENAI             messages (or conversations whose items have role/content), tools, functions
+    SHAREGPT           conversations of {from, value}, system, tools, id
+    ALPACA             instruction, input, output, system, history  (Dolly: context, response)
+    PROMPT_COMPLETION  prompt, completion (or response), system
+    PREFERENCE         prompt, chosen, rejected, system
+    TEXT               text: one message with role "user" holding the raw text; the analysis reports
+                       TEXT records as raw text rather than as a chat.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+from backend.core.conversation import Conversation, Message, RecordIssue, SourceFormat
+from backend.core.ingest.message import (
+    MessageContext,
+    convert_openai_message,
+    convert_sharegpt_turn,
+    describe_type,
+    flatten_content,
+    to_json_text,
+)
+from backend.core.ingest.record import DEFAULT_OPTIONS, IngestOptions, make_issue
+
+FORMAT_KEYS: dict[SourceFormat, frozenset[str]] = {
+    SourceFormat.OPENAI: frozenset({"messages", "tools", "functions", "parallel_tool_calls"}),
+    SourceFormat.SHAREGPT: frozenset({"conversations", "system", "tools", "id"}),
+    SourceFormat.ALPACA: frozenset(
+        {"instruction", "input", "output", "system", "history", "context", "response"}
+    ),
+    SourceFormat.PROMPT_COMPLETION: frozenset({"prompt", "completion", "response", "system"}),
+    SourceFormat.PREFERENCE: frozenset({"prompt", "chosen", "rejected", "system"}),
+    SourceFormat.TEXT: frozenset({"text"}),
+}
+# Fields that hold a list or object and may arrive as JSON text (a CSV cell, a stringified column).
+JSON_TEXT_FIELDS = ("messages", "conversations", "history", "prompt", "completion", "chosen", "rejected")
+KNOWN_FORMATS_HINT = (
+    "messages, conversations, instruction/output, prompt/completion, prompt/chosen/rejected or text"
+)
+
+
+def detect_format(raw: Any) -> SourceFormat:
+    """The format one record is written in, from its keys (and, for chat lists, the first item)."""
+    if not isinstance(raw, dict):
+        return SourceFormat.UNKNOWN
+    if "messages" in raw:
+        return SourceFormat.SHAREGPT if is_sharegpt_list(raw["messages"]) else SourceFormat.OPENAI
+    if "conversations" in raw:
+        return SourceFormat.OPENAI if is_openai_list(raw["conversations"]) else SourceFormat.SHAREGPT
+    if "chosen" in raw and "rejected" in raw:
+        return SourceFormat.PREFERENCE
+    if "instruction" in raw and ("output" in raw or "input" in raw or "response" in raw):
+        return SourceFormat.ALPACA
+    if "prompt" in raw and ("completion" in raw or "response" in raw):
+        return SourceFormat.PROMPT_COMPLETION
+    if "text" in raw:
+        return SourceFormat.TEXT
+    return SourceFormat.UNKNOWN
+
+
+def first_dict(items: Any) -> dict[str, Any] | None:
+    if isinstance(items, list):
+        for item in items:
+            if isinstance(item, dict):
+                return item
+    return None
+
+
+def is_sharegpt_list(items: Any) -> bool:
+    first = first_dict(items)
+    return first is not None and "role" not in first and ("from" in first or "value" in first)
+
+
+def is_openai_list(items: Any) -> bool:
+    first = first_dict(items)
+    return first is not None and "role" in first
+
+
+def to_conversation(
+    raw: Any, *, index: int, line: int | None, options: IngestOptions = DEFAULT_OPTIONS
+) -> tuple[Conversation | None, tuple[RecordIssue, ...]]:
+    """Convert one parsed record. Never raises for bad data: problems come back as issues."""
+    if not isinstance(raw, dict):
+        issue = make_issue(
+            index,
+            line,
+            "not_an_object",
+            f"the record is {describe_type(raw)}, not a JSON object; each record must be an object "
+            'such as {"messages": [...]}.',
+        )
+        return None, (issue,)
+    ctx = MessageContext(index, line)
+    record = prepare_record(raw, options, ctx)
+    source_format = detect_format(record)
+    if source_format is SourceFormat.UNKNOWN:
+        keys = ", ".join(str(k) for k in list(record)[:12]) or "none"
+        ctx.add(
+            "unknown_format",
+            f"the record has none of the keys of a known format ({KNOWN_FORMATS_HINT}); "
+            f"its keys are: {keys}.",
+        )
+        return None, tuple(ctx.issues)
+    messages = CONVERTERS[source_format](record, ctx)
+    if messages is None:
+        return None, tuple(ctx.issues)
+    if not messages:
+        ctx.add("empty_conversation", "the record holds no messages.")
+        return None, tuple(ctx.issues)
+    format_keys = FORMAT_KEYS[source_format]
+    extra = tuple(str(k) for k in record if k not in format_keys)
+    tools = record.get("tools") if source_format in (SourceFormat.OPENAI, SourceFormat.SHAREGPT) else None
+    conversation = Conversation(
+        index=index,
+        line=line,
+        format=source_format,
+        messages=tuple(messages),
+        tools=None if tools is None else to_json_text(tools),
+        extra_keys=extra,
+    )
+    return conversation, tuple(ctx.issues)
+
+
+def prepare_record(raw: dict[str, Any], options: IngestOptions, ctx: MessageContext) -> dict[str, Any]:
+    """Apply the column mapping and parse list fields that arrive as JSON text."""
+    record = raw
+    mapping = options.column_mapping
+    if mapping:
+        used = set(mapping.values())
+        record = {field: raw[column] for field, column in mapping.items() if column in raw}
+        record.update((k, v) for k, v in raw.items() if k not in used and k not in record)
+    for field in JSON_TEXT_FIELDS:
+        value = record.get(field)
+        if isinstance(value, str) and value[:1] in ("[", "{"):
+            try:
+                parsed = orjson.loads(value)
+            except orjson.JSONDecodeError as exc:
+                if field in ("messages", "conversations", "history"):
+                    ctx.add("invalid_json", f"the {field!r} field holds text that is not valid JSON ({exc}).")
+                continue  # a prompt that merely starts with "[" is still a prompt
+            if record is raw:
+                record = dict(raw)
+            record[field] = parsed
+    return record
+
+
+def convert_openai(record: dict[str, Any], ctx: MessageContext) -> list[Message] | None:
+    key = "messages" if "messages" in record else "conversations"
+    items = record[key]
+    if not isinstance(items, list):
+        ctx.add("missing_messages", f"{key!r} is {describe_type(items)}, not a list of messages.")
+        return None
+    return [m for i, item in enumerate(items) if (m := convert_openai_message(item, i, ctx)) is not None]
+
+
+def convert_sharegpt(record: dict[str, Any], ctx: MessageContext) -> list[Message] | None:
+    key = "conversations" if "conversations" in record else "messages"
+    items = record[key]
+    if not isinstance(items, list):
+        ctx.add("missing_messages", f"{key!r} is {describe_type(items)}, not a list of turns.")
+        return None
+    messages = system_messages(record, ctx)
+    messages.extend(
+        m for i, item in enumerate(items) if (m := convert_sharegpt_turn(item, i, ctx)) is not None
+    )
+    return messages
+
+
+def system_messages(record: dict[str, Any], ctx: MessageContext) -> list[Message]:
+    """The top-level `system` field as a leading system message (an empty one is no message)."""
+    system = record.get("system")
+    if system is None or system == "":
+        return []
+    if not isinstance(system, str):
+        system = flatten_content(system, "the system field", ctx)
+    return [Message(role="system", content=system)]
+
+
+def text_field(record: dict[str, Any], key: str, ctx: MessageContext) -> str:
+    value = record.get(key)
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    return flatten_content(value, f"the {key!r} field", ctx)
+
+
+def convert_alpaca(record: dict[str, Any], ctx: MessageContext) -> list[Message]:
+    instruction = text_field(record, "instruction", ctx)
+    extra_input = text_field(record, "input" if "input" in record else "context", ctx)
+    prompt = f"{instruction}\n\n{extra_input}" if instruction and extra_input else instruction or extra_input
+    output_key = "output" if "output" in record else "response"
+    output = text_field(record, output_key, ctx)
+    if not prompt:
+        ctx.add("missing_content", "the record has no instruction or input text.")
+    if record.get(output_key) is None:
+        ctx.add("missing_content", f"the record has no {output_key!r} text.")
+    messages = system_messages(record, ctx)
+    messages.extend(convert_history(record.get("history"), ctx))
+    messages.append(Message(role="user", content=prompt))
+    messages.append(Message(role="assistant", content=output))
+    return messages
+
+
+def convert_history(history: Any, ctx: MessageContext) -> list[Message]:
+    """Alpaca `history`: earlier [user, assistant] pairs, placed before the final turn."""
+    if history is None or history == []:
+        return []
+    if not isinstance(history, list):
+        ctx.add(
+            "invalid_history",
+            f"'history' is {describe_type(history)}, not a list of [user, assistant] pairs.",
+        )
+        return []
+    messages: list[Message] = []
+    for number, pair in enumerate(history):
+        if not (isinstance(pair, list) and len(pair) == 2):
+            ctx.add(
+                "invalid_history", f"history entry {number} is not a [user, assistant] pair; it was left out."
+            )
+            continue
+        for role, value in zip(("user", "assistant"), pair, strict=True):
+            text = value if isinstance(value, str) else flatten_content(value, f"history entry {number}", ctx)
+            messages.append(Message(role=role, content=text))
+    return messages
+
+
+def convert_turns(value: Any, key: str, default_role: str, ctx: MessageContext) -> list[Message]:
+    """A prompt/completion/chosen value: plain text, or a list of chat messages."""
+    if isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
+        return [m for i, item in enumerate(value) if (m := convert_openai_message(item, i, ctx)) is not None]
+    if value is None:
+        ctx.add("missing_content", f"the record has no {key!r} text.")
+        return [Message(role=default_role, content="")]
+    text = value if isinstance(value, str) else flatten_content(value, f"the {key!r} field", ctx)
+    return [Message(role=default_role, content=text)]
+
+
+def convert_prompt_completion(record: dict[str, Any], ctx: MessageContext) -> list[Message]:
+    completion_key = "completion" if "completion" in record else "response"
+    messages = system_messages(record, ctx)
+    messages.extend(convert_turns(record.get("prompt"), "prompt", "user", ctx))
+    messages.extend(convert_turns(record.get(completion_key), completion_key, "assistant", ctx))
+    return messages
+
+
+def convert_preference(record: dict[str, Any], ctx: MessageContext) -> list[Message]:
+    ctx.add(
+        "preference_data",
+        "the record is preference data (prompt/chosen/rejected): the chosen answer is used as the "
+        "assistant reply and the rejected answer is ignored for supervised fine-tuning.",
+        "info",
+    )
+    messages = system_messages(record, ctx)
+    if "prompt" in record:
+        messages.extend(convert_turns(record["prompt"], "prompt", "user", ctx))
+    messages.extend(convert_turns(record.get("chosen"), "chosen", "assistant", ctx))
+    return messages
+
+
+def convert_text(record: dict[str, Any], ctx: MessageContext) -> list[Message]:
+    text = text_field(record, "text", ctx)
+    if not text:
+        ctx.add("missing_content", "the record's 'text' is empty.")
+    return [Message(role="user", content=text)]
+
+
+CONVERTERS: dict[SourceFormat, Callable[[dict[str, Any], MessageContext], list[Message] | None]] = {
+    SourceFormat.OPENAI: convert_openai,
+    SourceFormat.SHAREGPT: convert_sharegpt,
+    SourceFormat.ALPACA: convert_alpaca,
+    SourceFormat.PROMPT_COMPLETION: convert_prompt_completion,
+    SourceFormat.PREFERENCE: convert_preference,
+    SourceFormat.TEXT: convert_text,
+}

@@ -1,0 +1,226 @@
+"""Streaming the elements of a JSON array (top-level, or under one key of a top-level object).
+
+Memory stays bounded by the largest element: text arrives in blocks, each element is parsed
+with the C-accelerated `json.JSONDecoder.raw_decode` straight from the buffer, and only when
+that fails does a small bracket scanner find where the element ends, so one broken element
+is reported and the next one still read.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+DECODER = json.JSONDecoder()
+STRUCTURAL = re.compile(r'["\[\]{},]')
+STRING_TAIL = re.compile(r'[^"\\]*(?:\\.[^"\\]*)*"', re.S)  # the rest of a string after its opening quote
+WHITESPACE = re.compile(r"[ \t\r\n]*")
+# Keys whose list makes a top-level object one record rather than a holder of records.
+RECORD_LIST_KEYS = frozenset(
+    {"messages", "conversations", "chosen", "rejected", "prompt", "completion", "history", "tools"}
+)
+
+
+class JsonStructureError(Exception):
+    """The text is not the JSON shape expected (e.g. no array where one should start)."""
+
+
+@dataclass(slots=True)
+class Element:
+    """One array element: its parsed value, or the reason it could not be parsed."""
+
+    value: Any
+    error: str | None
+    first_line: int  # 1-based line where the element's text starts, for messages
+    size: int  # characters of element text
+
+
+class TextBuffer:
+    """A growing window over decoded text blocks, with line counting for messages."""
+
+    def __init__(self, blocks: Iterator[str]) -> None:
+        self.blocks = blocks
+        self.buf = ""
+        self.pos = 0
+        self.eof = False
+        self.line_pos = 0  # buffer index up to which newlines are counted
+        self.line_number = 1  # 1-based line number at `line_pos`
+
+    def fill(self) -> bool:
+        """Append the next block (dropping consumed text first); False at the end of the text."""
+        if self.eof:
+            return False
+        block = next(self.blocks, None)
+        if block is None:
+            self.eof = True
+            return False
+        if self.pos > 0:
+            self.line_at(self.pos)
+            self.buf = self.buf[self.pos :]
+            self.pos = 0
+            self.line_pos = 0
+        self.buf += block
+        return True
+
+    def peek(self) -> str:
+        """The next non-whitespace character, without consuming it ("" at the end of the text)."""
+        while True:
+            self.pos = WHITESPACE.match(self.buf, self.pos).end()  # type: ignore[union-attr]
+            if self.pos < len(self.buf):
+                return self.buf[self.pos]
+            if not self.fill():
+                return ""
+
+    def line_at(self, pos: int) -> int:
+        """Line number at `pos`; positions must be asked in increasing order (counting is incremental)."""
+        if pos > self.line_pos:
+            self.line_number += self.buf.count("\n", self.line_pos, pos)
+            self.line_pos = pos
+        return self.line_number
+
+    def next_char_after(self, pos: int) -> str:
+        """The first non-whitespace character after `pos`, without moving; reads on if needed."""
+        while True:
+            after = WHITESPACE.match(self.buf, pos + 1).end()  # type: ignore[union-attr]
+            if after < len(self.buf):
+                return self.buf[after]
+            shift = self.pos
+            if not self.fill():
+                return ""
+            pos -= shift  # fill() dropped the text before self.pos
+
+    def rest_is_blank(self) -> bool:
+        return self.peek() == ""
+
+
+def find_value_end(buf: str, pos: int) -> int:
+    """Index of the `,` or closing bracket that ends the value starting at `pos`; -1 if not in buf."""
+    depth = 0
+    i = pos
+    while True:
+        match = STRUCTURAL.search(buf, i)
+        if match is None:
+            return -1
+        j = match.start()
+        ch = buf[j]
+        if ch == '"':
+            tail = STRING_TAIL.match(buf, j + 1)
+            if tail is None:
+                return -1
+            i = tail.end()
+            continue
+        if ch in "[{":
+            depth += 1
+        elif depth == 0:  # a `,` or closing bracket that belongs to the enclosing array/object
+            return j
+        elif ch != ",":
+            depth -= 1
+        i = j + 1
+
+
+def read_value(tb: TextBuffer) -> Element:
+    """Parse the value at the buffer position (whitespace already skipped) and move past it."""
+    while True:
+        start = tb.pos
+        try:
+            value, end = DECODER.raw_decode(tb.buf, start)
+        except json.JSONDecodeError as exc:
+            end = find_value_end(tb.buf, start)
+            if end < 0 and tb.fill():
+                continue  # the element runs past the buffer: read on and try again
+            start = tb.pos  # fill() may have moved the buffer
+            if end < 0:
+                end = len(tb.buf)
+                reason = "the file ends in the middle of this record (is it truncated?)"
+            else:
+                reason = f"{exc.msg} at character {exc.pos - start} of the record"
+            element = Element(None, f"not valid JSON: {reason}", tb.line_at(start), end - start)
+            tb.pos = end
+            return element
+        if end == len(tb.buf) and not tb.eof and tb.fill():
+            continue  # a number or literal may continue in the next block
+        start = tb.pos
+        element = Element(value, None, tb.line_at(start), end - start)
+        tb.pos = end
+        return element
+
+
+def iter_elements(tb: TextBuffer) -> Iterator[Element]:
+    """Elements of the array whose `[` is the next character; stops after its `]`."""
+    if tb.peek() != "[":
+        raise JsonStructureError("expected a JSON array")
+    tb.pos += 1
+    if tb.peek() == "]":
+        tb.pos += 1
+        return
+    while True:
+        if tb.peek() == "":
+            line = tb.line_at(tb.pos)
+            reason = "not valid JSON: the file ends before the array is closed with ']' (is it truncated?)"
+            yield Element(None, reason, line, 0)
+            return
+        element = read_value(tb)
+        yield element
+        ch = tb.peek()
+        if ch == ",":
+            tb.pos += 1
+            if tb.peek() == "]":  # a trailing comma: tolerated, as many writers produce it
+                tb.pos += 1
+                return
+        elif ch in ("]", "}"):
+            tb.pos += 1
+            return
+        elif ch == "":
+            continue  # reported on the next turn as an unclosed array
+        else:
+            line = tb.line_at(tb.pos)
+            reason = f"not valid JSON: expected ',' or ']' after the previous record, found {ch!r}"
+            yield Element(None, reason, line, 0)
+            end = find_value_end(tb.buf, tb.pos)
+            tb.pos = end if end >= 0 else len(tb.buf)
+
+
+def skip_value(tb: TextBuffer) -> None:
+    while True:
+        end = find_value_end(tb.buf, tb.pos)
+        if end >= 0:
+            tb.pos = end
+            return
+        if not tb.fill():
+            tb.pos = len(tb.buf)
+            return
+
+
+def read_key(tb: TextBuffer) -> str:
+    element = read_value(tb)
+    if not isinstance(element.value, str) or tb.peek() != ":":
+        raise JsonStructureError("expected an object key")
+    tb.pos += 1
+    return element.value
+
+
+def find_list_key(tb: TextBuffer) -> tuple[str | None, bool]:
+    """Walk a top-level object to the first key holding a list of objects.
+
+    Returns (key, found). When found, the buffer is positioned at that list's `[`. A key
+    such as "messages" holding a list means the object is itself one record: (None, False).
+    """
+    if tb.peek() != "{":
+        raise JsonStructureError("expected a JSON object")
+    tb.pos += 1
+    while True:
+        ch = tb.peek()
+        if ch != '"':
+            return None, False
+        key = read_key(tb)
+        if tb.peek() == "[":
+            if key in RECORD_LIST_KEYS:
+                return None, False
+            if tb.next_char_after(tb.pos) == "{":
+                return key, True
+        skip_value(tb)
+        if tb.peek() == ",":
+            tb.pos += 1

@@ -1,0 +1,94 @@
+"""Opening a dataset file as a byte stream, gzip or not (decided by magic bytes, not the name)."""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+from backend.core.ingest.record import Compression
+
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+class Readable(Protocol):
+    def read(self, size: int, /) -> bytes: ...
+
+
+def detect_compression(path: Path) -> Compression:
+    with path.open("rb") as f:
+        return "gzip" if f.read(2) == GZIP_MAGIC else "none"
+
+
+def open_binary(path: Path, compression: Compression) -> BinaryIO:
+    """The file's (decompressed) bytes as a stream; the caller closes it."""
+    if compression == "gzip":
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    return path.open("rb")
+
+
+def read_head(path: Path, compression: Compression, size: int) -> tuple[bytes, bool]:
+    """Up to `size` decompressed bytes from the start, and whether that is the whole content.
+
+    A damaged gzip stream yields what could be read (the record reader reports the damage);
+    small reads keep most of it, since gzip drops the piece it was decompressing when it fails.
+    """
+    pieces: list[bytes] = []
+    got = 0
+    with open_binary(path, compression) as stream:
+        reader = CheckedReader(stream)
+        try:
+            while got < size:
+                piece = reader.read(min(64 * 1024, size - got))
+                if not piece:
+                    return b"".join(pieces), True
+                pieces.append(piece)
+                got += len(piece)
+            return b"".join(pieces), not reader.read(1)
+        except DamagedStreamError:
+            if not pieces:
+                raise
+            return b"".join(pieces), True
+
+
+def read_tail(path: Path, size: int) -> bytes:
+    """The last `size` bytes of an uncompressed file."""
+    with path.open("rb") as f:
+        f.seek(0, 2)
+        end = f.tell()
+        f.seek(max(0, end - size))
+        return f.read()
+
+
+class DamagedStreamError(Exception):
+    """The compressed stream is cut short or corrupt; `offset` counts decompressed bytes read."""
+
+    def __init__(self, offset: int, reason: str) -> None:
+        super().__init__(reason)
+        self.offset = offset
+        self.reason = reason
+
+
+class CheckedReader:
+    """A read() wrapper that turns gzip/zlib failures into DamagedStreamError."""
+
+    __slots__ = ("stream", "offset")
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.stream = stream
+        self.offset = 0
+
+    def read(self, size: int) -> bytes:
+        try:
+            data = self.stream.read(size)
+        except (EOFError, OSError, zlib.error) as exc:
+            raise DamagedStreamError(self.offset, describe_damage(exc)) from exc
+        self.offset += len(data)
+        return data
+
+
+def describe_damage(exc: BaseException) -> str:
+    if isinstance(exc, EOFError):
+        return "the gzip file ends before its compressed data does (an incomplete download or copy?)"
+    return f"the gzip data is corrupt ({exc})"
