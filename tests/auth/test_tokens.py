@@ -211,3 +211,19 @@ async def test_no_secret_means_no_hs256(jwks_server: JwksServer, claims: Claims)
     verifier = TokenVerifier(jwks_server.url, None)
     with pytest.raises(UnauthorizedError, match="no SUPABASE_JWT_SECRET"):
         await verifier.verify(sign(claims(), SECRET, "HS256"))
+
+
+async def test_cached_keys_keep_working_when_the_auth_server_goes_away(
+    jwks_server: JwksServer, claims: Claims, signing_keys: dict[str, Any]
+) -> None:
+    now = [0.0]
+    verifier = TokenVerifier(jwks_server.url, SECRET, jwks_cache_seconds=60, clock=lambda: now[0])
+    token = sign(claims(), signing_keys["rs"], "RS256", "rs-key-1")
+    await verifier.verify(token)
+    jwks_server.published.clear()  # the next fetch answers an empty key set...
+    verifier.jwks.url = (
+        f"http://127.0.0.1:{free_port()}/auth/v1/.well-known/jwks.json"  # ...or nothing at all
+    )
+    now[0] += 61
+    assert (await verifier.verify(token)).email == "ada@example.org"  # stale keys beat refusing everyone
+    assert verifier.jwks.fetch_count == 2
