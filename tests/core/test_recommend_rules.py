@@ -295,7 +295,7 @@ SCORE_CASES: list[tuple[Callable[[RuleContext], s.ScoreComponent], RuleContext, 
     (
         s.score_data_fit,
         ctx("smollm2-135m-instruct", {"num_examples": 40}),
-        0.131,
+        0.132,
     ),  # 1 - log2(1.5 / 0.135) / 4
     (s.score_data_fit, ctx("smollm2-135m-instruct", {"num_examples": 400}), 0.528),  # 1 - log2(0.5 / 0.135) / 4
     (s.score_data_fit, ctx("smollm2-1.7b-instruct", {"p95_tokens": 6000}), 0.768),  # 1 - (6000 / 8192 - 0.5)
