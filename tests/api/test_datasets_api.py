@@ -118,7 +118,7 @@ async def test_unknown_session_is_404_with_a_stable_code(client: httpx.AsyncClie
 
 
 @pytest.mark.parametrize("files,data,code", [
-    (None, {"note": "no file"}, "missing_file"),
+    ({"notes": ("notes.txt", b"the file went into the wrong field")}, None, "missing_file"),
     ({"file": ("empty.jsonl", b"")}, None, "empty_file"),
 ])
 async def test_bad_upload_requests_are_4xx(client: httpx.AsyncClient, files: object, data: object,
