@@ -1,0 +1,245 @@
+"""Per-example checks over canonical Conversations, and what each finding means to a person.
+
+A check returns the codes it finds in one conversation (each code at most once per example);
+the pipeline counts examples per code and lists their record numbers. File-level findings
+(mixed formats, system prompts, duplicates, truncation) are decided at merge time, but their
+wording lives here too so that every issue reads the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Literal
+
+import orjson
+
+from backend.core.analysis.pii import SECRET_KINDS, find_pii_in
+from backend.core.conversation import CANONICAL_ROLES, Conversation, Message
+
+SHORT_REPLY_CHARS = 10  # an assistant reply shorter than this (stripped) is "very short"
+
+Severity = Literal["error", "warning", "info"]
+
+
+@dataclass(frozen=True, slots=True)
+class IssueKind:
+    severity: Severity
+    title: str  # short, with {n} for the count: also the seed's quality_issues string
+    advice: str
+
+
+ISSUE_KINDS: dict[str, IssueKind] = {
+    "unusable_record": IssueKind(
+        "error",
+        "{n} records could not be used",
+        "Fix or remove these records; each is listed with its line and the reason.",
+    ),
+    "missing_assistant": IssueKind(
+        "error",
+        "{n} examples have no assistant reply",
+        "An example without an assistant message teaches the model nothing: add the reply or drop it.",
+    ),
+    "missing_user": IssueKind(
+        "warning",
+        "{n} examples have no user message",
+        "Most chat templates expect a user turn before the reply; add one or check the conversion.",
+    ),
+    "assistant_first": IssueKind(
+        "warning",
+        "{n} examples start with the assistant",
+        "After any system prompt, a conversation should open with the user; many templates reject this.",
+    ),
+    "consecutive_same_role": IssueKind(
+        "warning",
+        "{n} examples have two consecutive turns of the same role",
+        "Templates such as Gemma's and Mistral's require strict user/assistant alternation: merge the turns.",
+    ),
+    "not_ending_with_assistant": IssueKind(
+        "warning",
+        "{n} examples do not end with an assistant reply",
+        "Trailing turns after the last reply are not trained on; end each example with the assistant.",
+    ),
+    "empty_content": IssueKind(
+        "warning",
+        "{n} examples have an empty or whitespace-only message",
+        "Empty turns waste tokens and can teach the model to answer with nothing: fill or remove them.",
+    ),
+    "short_reply": IssueKind(
+        "info",
+        "{n} examples have very short assistant replies",
+        f"Replies under {SHORT_REPLY_CHARS} characters teach terse answers; fine for classification, "
+        "otherwise check them.",
+    ),
+    "unknown_role": IssueKind(
+        "error",
+        "{n} examples use a role that is not system, user, assistant or tool",
+        "Rename the role (e.g. human → user, gpt → assistant) or the trainer will reject the example.",
+    ),
+    "extra_keys": IssueKind(
+        "info",
+        "{n} records carry extra top-level keys",
+        "Extra keys are ignored for training; remove them if they were meant to be part of the example.",
+    ),
+    "tool_call_without_result": IssueKind(
+        "warning",
+        "{n} examples have tool calls without a tool result",
+        "Each tool call should be followed by a tool message answering it (matching tool_call_id).",
+    ),
+    "pii_email": IssueKind(
+        "warning",
+        "{n} examples contain e-mail addresses",
+        "Personal data in training data can be memorised and repeated: mask or remove it.",
+    ),
+    "pii_phone": IssueKind(
+        "warning",
+        "{n} examples contain phone numbers",
+        "Personal data in training data can be memorised and repeated: mask or remove it.",
+    ),
+    "secret": IssueKind(
+        "error",
+        "{n} examples contain what looks like an API key or secret",
+        "Revoke the key and remove it from the data: a fine-tuned model can leak it verbatim.",
+    ),
+    "over_max_seq_length": IssueKind(
+        "warning",
+        "{n} examples are longer than max_seq_length",
+        "They will be truncated in training: raise max_seq_length or shorten or split these examples.",
+    ),
+    "all_assistant_tokens_cut": IssueKind(
+        "error",
+        "{n} examples lose every assistant token to truncation",
+        "After truncation these examples contain no reply at all: shorten their prompts or raise "
+        "max_seq_length.",
+    ),
+    "exact_duplicate": IssueKind(
+        "warning",
+        "{n} examples repeat an earlier conversation exactly",
+        "Duplicates overweight some examples and leak between train and eval splits: deduplicate.",
+    ),
+    "near_duplicate": IssueKind(
+        "info",
+        "{n} examples are near-duplicates of an earlier one",
+        "Near-duplicates add little; consider keeping one of each group.",
+    ),
+    "prompt_duplicate": IssueKind(
+        "info",
+        "{n} examples share their user turns with another example but answer differently",
+        "The same prompt with different answers sends mixed signals unless the variety is intended.",
+    ),
+    "mixed_formats": IssueKind(
+        "warning",
+        "the file mixes {n} record formats",
+        "Use one format for the whole file; the examples listed are the first of each minority format.",
+    ),
+    "system_prompt_in_some": IssueKind(
+        "info",
+        "{n} examples differ from the rest in having a system prompt or not",
+        "A system prompt present in only some examples makes the model depend on it inconsistently.",
+    ),
+    "many_system_prompts": IssueKind(
+        "info",
+        "{n} distinct system prompts",
+        "Many different system prompts are fine if intended (per-example instructions); "
+        "otherwise unify them.",
+    ),
+    "too_few_examples": IssueKind(
+        "warning",
+        "only {n} examples",
+        "OpenAI requires at least 10 examples and suggests 50–100 to start; small models need more still.",
+    ),
+}
+
+
+def describe_issue_code(code: str, message: str | None = None) -> IssueKind:
+    """The kind of a check code, or a generic one for an ingest issue code this table does not know."""
+    kind = ISSUE_KINDS.get(code)
+    if kind is not None:
+        return kind
+    return IssueKind(
+        "warning",
+        "{n} records: " + (message or code.replace("_", " ")),
+        "See the listed records; the ingest step flagged them while reading the file.",
+    )
+
+
+def check_conversation(conv: Conversation) -> Iterator[str]:
+    """The per-example issue codes of one conversation (each at most once)."""
+    messages = conv.messages
+    roles = [m.role for m in messages]
+    if "assistant" not in roles:
+        yield "missing_assistant"
+    if "user" not in roles:
+        yield "missing_user"
+    turns = [r for r in roles if r != "system"]
+    if turns and turns[0] == "assistant":
+        yield "assistant_first"
+    if has_consecutive_same_role(roles):
+        yield "consecutive_same_role"
+    if roles and roles[-1] != "assistant":
+        yield "not_ending_with_assistant"
+    if any(not m.content.strip() and not m.tool_calls for m in messages):
+        yield "empty_content"
+    if any(is_short_reply(m) for m in messages):
+        yield "short_reply"
+    if any(r not in CANONICAL_ROLES for r in roles):
+        yield "unknown_role"
+    if conv.extra_keys:
+        yield "extra_keys"
+    if has_unanswered_tool_call(messages):
+        yield "tool_call_without_result"
+    kinds = find_pii_in(m.content for m in messages)
+    if "email" in kinds:
+        yield "pii_email"
+    if "phone" in kinds:
+        yield "pii_phone"
+    if kinds & SECRET_KINDS:
+        yield "secret"
+
+
+def has_consecutive_same_role(roles: list[str]) -> bool:
+    """Two adjacent turns of one role; consecutive tool results (parallel calls) are normal."""
+    return any(a == b and a != "tool" for a, b in zip(roles, roles[1:], strict=False))
+
+
+def is_short_reply(message: Message) -> bool:
+    if message.role != "assistant" or message.tool_calls:
+        return False
+    text = message.content.strip()
+    return 0 < len(text) < SHORT_REPLY_CHARS
+
+
+def has_unanswered_tool_call(messages: tuple[Message, ...]) -> bool:
+    """A tool call whose id no later tool message answers (or, without ids, no tool message follows)."""
+    for position, message in enumerate(messages):
+        if not message.tool_calls:
+            continue
+        later = messages[position + 1 :]
+        answered = {m.tool_call_id for m in later if m.role == "tool"}
+        for call in message.tool_calls:
+            call_id = call.get("id")
+            if call_id is not None and call_id in answered:
+                continue
+            if call_id is None and any(m.role == "tool" for m in later):
+                continue
+            return True
+    return False
+
+
+def has_tool_use(conv: Conversation) -> bool:
+    return conv.tools is not None or any(m.tool_calls or m.role == "tool" for m in conv.messages)
+
+
+def has_json_output(conv: Conversation) -> bool:
+    """Every assistant reply (tool calls aside) is a JSON object or array."""
+    replies = [m.content.strip() for m in conv.messages if m.role == "assistant" and not m.tool_calls]
+    return bool(replies) and all(_is_json_container(r) for r in replies)
+
+
+def _is_json_container(text: str) -> bool:
+    if not text or text[0] not in "{[":
+        return False
+    try:
+        return isinstance(orjson.loads(text), dict | list)
+    except orjson.JSONDecodeError:
+        return False

@@ -1,0 +1,128 @@
+"""The OpenAI cookbook's chat fine-tuning checks and token formula, applied to raw records.
+
+The cookbook ("Chat_finetuning_data_prep") counts seven kinds of format error and estimates
+tokens per example as: for each message 3 + the tokens of every value (the role string too)
++ 1 when it has a `name`; then + 3 for the example. We follow it to the letter so that its
+toy file gives its printed figures, with two deliberate widenings for today's API, which the
+cookbook predates: the `tool` role and the `tool_calls` / `tool_call_id` keys are accepted,
+and a message whose content is null is fine when it carries tool calls. Values that are not
+strings (tool calls, weights) are counted as their compact JSON text, where the cookbook
+would have crashed.
+
+These figures are computed only for records in OpenAI `messages` format; other formats are
+validated by the canonical checks instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+FORMAT_ERRORS: tuple[str, ...] = (
+    "data_type",
+    "missing_messages_list",
+    "message_missing_key",
+    "message_unrecognized_key",
+    "unrecognized_role",
+    "missing_content",
+    "example_missing_assistant_message",
+)
+RECOGNIZED_KEYS = frozenset(
+    {"role", "content", "name", "function_call", "weight", "tool_calls", "tool_call_id"}
+)
+RECOGNIZED_ROLES = frozenset({"system", "user", "assistant", "function", "tool"})
+TOKENS_PER_MESSAGE = 3
+TOKENS_PER_NAME = 1
+TOKENS_PER_EXAMPLE = 3  # every reply is primed with <|start|>assistant<|message|>
+TOKEN_LIMITS: tuple[int, ...] = (4096, 16385, 65536)
+
+NOTE = (
+    "OpenAI cookbook checks and token formula, over the raw records in OpenAI `messages` format only "
+    "(the `tool` role and `tool_calls`/`tool_call_id` keys are accepted as today's API does)."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CookbookRecord:
+    """One record's cookbook verdict: its format errors (one entry per occurrence) and token figures."""
+
+    errors: tuple[str, ...]
+    num_messages: int
+    total_tokens: int
+    assistant_tokens: int
+    has_system: bool
+    has_user: bool
+
+
+def find_messages(raw: Any) -> Any:
+    """The record's `messages` value as the cookbook reads it (None when absent)."""
+    return raw.get("messages") if isinstance(raw, dict) else None
+
+
+def value_text(value: Any) -> str:
+    """The text whose tokens a message value costs: strings as they are, anything else as compact JSON."""
+    if isinstance(value, str):
+        return value
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def iter_cookbook_texts(raw: Any) -> Iterator[str]:
+    """Every text the token formula needs for this record (so a caller can count them in one batch)."""
+    messages = find_messages(raw)
+    if not isinstance(messages, list):
+        return
+    for message in messages:
+        if isinstance(message, dict):
+            for value in message.values():
+                yield value_text(value)
+
+
+def validate_record(raw: Any, counts: Mapping[str, int]) -> CookbookRecord:
+    """The cookbook's checks and token figures for one raw record.
+
+    `counts` maps each text from iter_cookbook_texts(raw) to its token count.
+    """
+    if not isinstance(raw, dict):
+        return CookbookRecord(("data_type",), 0, 0, 0, False, False)
+    messages = raw.get("messages")
+    if not messages or not isinstance(messages, list):
+        return CookbookRecord(("missing_messages_list",), 0, 0, 0, False, False)
+    errors: list[str] = []
+    total = 0
+    assistant = 0
+    roles: set[Any] = set()
+    for message in messages:
+        if not isinstance(message, dict):
+            errors.append("message_missing_key")
+            continue
+        errors.extend(_message_errors(message))
+        role = message.get("role")
+        roles.add(role if isinstance(role, str) else None)
+        total += TOKENS_PER_MESSAGE
+        for key, value in message.items():
+            total += counts[value_text(value)]
+            if key == "name":
+                total += TOKENS_PER_NAME
+        if role == "assistant" and message.get("content") is not None:
+            assistant += counts[value_text(message["content"])]
+    total += TOKENS_PER_EXAMPLE
+    if "assistant" not in roles:
+        errors.append("example_missing_assistant_message")
+    return CookbookRecord(tuple(errors), len(messages), total, assistant, "system" in roles, "user" in roles)
+
+
+def _message_errors(message: dict[str, Any]) -> Iterator[str]:
+    if "role" not in message or "content" not in message:
+        yield "message_missing_key"
+    if any(key not in RECOGNIZED_KEYS for key in message):
+        yield "message_unrecognized_key"
+    role = message.get("role")
+    if not isinstance(role, str) or role not in RECOGNIZED_ROLES:
+        yield "unrecognized_role"
+    content = message.get("content")
+    calls = message.get("function_call") or message.get("tool_calls")
+    if (not content and not calls) or not (isinstance(content, str) or (content is None and calls)):
+        yield "missing_content"

@@ -1,0 +1,59 @@
+"""Likely personal data and secrets in message text: cheap substring probes first, regexes only when one hits.
+
+The probes matter for speed: most messages contain no '@', no 'AKIA', no 'sk-', so the regex
+engine never runs on them. Phone numbers have no such probe; their pattern insists on
+separators or a leading '+' so that plain numbers (years, prices, ids) do not count.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+# kind -> (substring probe or None, pattern)
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+_PHONE = re.compile(
+    r"(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{2,4}\)[ .-]?|\d{2,4}[ .-])\d{3,4}[ .-]\d{3,4}(?![\w-])"
+    r"|(?<![\w+])\+\d{9,14}(?!\w)"
+)
+_DIGIT_RUN = re.compile(r"\d{2,4}[ .)-]+\d{3,4}")
+_SECRETS: tuple[tuple[str, str, re.Pattern[str]], ...] = (
+    ("aws_access_key", "AKIA", re.compile(r"\bAKIA[0-9A-Z]{16}\b")),
+    ("openai_key", "sk-", re.compile(r"\bsk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,}")),
+    ("github_token", "gh", re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b")),
+    ("slack_token", "xox", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
+    ("private_key", "PRIVATE KEY", re.compile(r"-----BEGIN (?:[A-Z]+ )*PRIVATE KEY-----")),
+    ("jwt", "eyJ", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")),
+)
+
+PII_KINDS: tuple[str, ...] = ("email", "phone", *(kind for kind, _, _ in _SECRETS))
+SECRET_KINDS: frozenset[str] = frozenset(kind for kind, _, _ in _SECRETS)
+
+
+def find_pii(text: str) -> set[str]:
+    """The kinds of likely personal data or secrets in `text`.
+
+    >>> sorted(find_pii("mail me at ann@example.org or call +1 415-555-0132"))
+    ['email', 'phone']
+    >>> sorted(find_pii("key AKIAIOSFODNN7EXAMPLE"))
+    ['aws_access_key']
+    >>> find_pii("In 2024 we sold 1,200 units for 35.50 each.")
+    set()
+    """
+    kinds: set[str] = set()
+    if "@" in text and _EMAIL.search(text):
+        kinds.add("email")
+    if _DIGIT_RUN.search(text) and _PHONE.search(text):
+        kinds.add("phone")
+    for kind, probe, pattern in _SECRETS:
+        if probe in text and pattern.search(text):
+            kinds.add(kind)
+    return kinds
+
+
+def find_pii_in(texts: Iterable[str]) -> set[str]:
+    kinds: set[str] = set()
+    for text in texts:
+        if text:
+            kinds |= find_pii(text)
+    return kinds

@@ -1,0 +1,237 @@
+"""The analysis Report: one frozen, JSON-serialisable value that says everything found in a dataset.
+
+Record numbers everywhere are the canonical ones of backend.core.conversation: `index` is the
+0-based position among the file's records (usable or not), `line` the 1-based line where the
+record starts (None for JSON arrays). Lists of record numbers are capped (AnalysisOptions.
+max_examples_listed); the counts next to them never are.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from backend.core.conversation import DatasetProfile
+
+SCHEMA_VERSION = 1
+
+# How "tokens per example" is counted for the main figures, stated in every report.
+COUNTING_METHOD = (
+    "Per example: for every message, 3 tokens of overhead + the tokens of its role, its content, "
+    "its name (+1 when a name is present), its tool_call_id and its tool calls (as compact JSON text); "
+    "then +3 for the example and the tokens of its tool schema (`tools`, as text) when it has one. "
+    "This is the OpenAI cookbook formula, so OpenAI-format files give the cookbook's own figures. "
+    "Assistant (trainable) tokens are the tokens of assistant contents and assistant tool calls, "
+    "without overhead. Per-role figures count contents only."
+)
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class RecordRef(_Frozen):
+    index: int
+    line: int | None = None
+
+
+class HistogramBin(_Frozen):
+    lo: float
+    hi: float
+    count: int
+
+
+class Distribution(_Frozen):
+    count: int = 0
+    min: float = 0
+    max: float = 0
+    mean: float = 0
+    median: float = 0
+    p5: float = 0
+    p95: float = 0
+    histogram: list[HistogramBin] = Field(default_factory=list)
+
+
+class FileSection(_Frozen):
+    container: str
+    compression: str | None = None
+    encoding: str
+    encoding_note: str | None = None
+    size_bytes: int
+    list_key: str | None = None
+    format: str  # the most common record format ("mixed" is reported as an issue, not here)
+    formats: dict[str, int]  # usable records per detected format
+
+
+class TokenizerSection(_Frozen):
+    name: str
+    counted_with: str
+    exact: bool
+    note: str | None = None
+    counting_method: str = COUNTING_METHOD
+
+
+class Distributions(_Frozen):
+    tokens_per_example: Distribution
+    assistant_tokens_per_example: Distribution
+    messages_per_example: Distribution
+
+
+class Issue(_Frozen):
+    code: str
+    severity: Literal["error", "warning", "info"]
+    title: str
+    detail: str
+    advice: str
+    count: int
+    examples: list[RecordRef] = Field(default_factory=list)
+
+
+class UnusableRecord(_Frozen):
+    index: int
+    line: int | None
+    code: str
+    message: str
+
+
+class OpenAIFigures(_Frozen):
+    """The OpenAI cookbook's validation and token figures, over the raw OpenAI-format records only."""
+
+    applies_to: int  # records in OpenAI `messages` format (the others are not validated here)
+    note: str
+    format_errors: dict[str, int]  # the cookbook's seven categories, zeros included
+    error_examples: dict[str, list[RecordRef]]
+    records_with_errors: int
+    missing_system: int
+    missing_user: int
+    messages_per_example: Distribution
+    total_tokens_per_example: Distribution
+    assistant_tokens_per_example: Distribution
+    over_4096: int
+    over_16385: int
+    over_65536: int
+
+
+class Truncation(_Frozen):
+    max_seq_length: int
+    examples_over: int
+    tokens_cut: int  # sum over examples of (tokens - max_seq_length)
+    assistant_tokens_cut: int
+    examples_losing_all_assistant_tokens: int
+    examples: list[RecordRef] = Field(default_factory=list)
+    losing_all_examples: list[RecordRef] = Field(default_factory=list)
+
+
+class DuplicateGroups(_Frozen):
+    count: int  # records that repeat an earlier one of their group (the first occurrence not counted)
+    groups_count: int
+    examples: list[RecordRef] = Field(default_factory=list)  # the later copies
+    groups: list[list[RecordRef]] = Field(default_factory=list)
+
+
+class NearDuplicates(DuplicateGroups):
+    threshold: float
+    method: str
+    hashed_text: str
+
+
+class Duplicates(_Frozen):
+    exact: DuplicateGroups
+    near: NearDuplicates
+    prompt: DuplicateGroups  # same user turn, different answers
+
+
+class Languages(_Frozen):
+    method: str
+    sampled: int  # examples whose language was detected
+    counts: dict[str, int]  # ISO 639-1 code (or "und") -> sampled examples
+    shares: dict[str, float]
+
+
+class Deduction(_Frozen):
+    code: str
+    points: int
+    reason: str
+
+
+class Quality(_Frozen):
+    score: int
+    deductions: list[Deduction]
+
+
+class PreviewDistribution(_Frozen):
+    """The figures of the API's GET /preview/{id}/distribution, as the seed names them."""
+
+    roles: dict[str, int]
+    avg_message_length: float  # characters per message
+    token_distribution: dict[str, int]  # "0-100", "100-500", "500-1000", "1000+"
+    has_system_prompts: bool
+    multi_turn_percentage: float
+
+
+class SystemPrompts(_Frozen):
+    distinct: int
+    examples_with: int
+    most_common: list[str] = Field(default_factory=list)  # up to 5, each cut to 200 characters
+
+
+class Report(_Frozen):
+    # the API contract's fields first
+    total_examples: int  # usable examples
+    total_tokens: int
+    avg_tokens_per_example: float
+    quality_score: int = Field(ge=0, le=100)
+    quality_issues: list[str]
+    format_valid: bool  # every record usable and no OpenAI-format error
+
+    schema_version: int = SCHEMA_VERSION
+    file: FileSection
+    tokenizer: TokenizerSection
+    records_total: int
+    records_unusable: int
+    unusable: list[UnusableRecord]
+    distributions: Distributions
+    tokens_by_role: dict[str, int]
+    roles: dict[str, int]
+    system_prompt_share: float
+    multi_turn_share: float
+    non_alternating_share: float
+    tool_call_share: float
+    json_output_share: float
+    system_prompts: SystemPrompts
+    openai: OpenAIFigures
+    issues: list[Issue]
+    truncation: Truncation
+    duplicates: Duplicates
+    languages: Languages
+    quality: Quality
+    preview: PreviewDistribution
+    timings: dict[str, float]
+
+    def profile(self) -> DatasetProfile:
+        """What the recommender and the notebook planner need, from this report."""
+        tokens = self.distributions.tokens_per_example
+        return DatasetProfile(
+            num_examples=self.total_examples,
+            total_tokens=self.total_tokens,
+            p95_tokens=int(round(tokens.p95)),
+            max_tokens=int(tokens.max),
+            mean_assistant_tokens=self.distributions.assistant_tokens_per_example.mean,
+            system_prompt_share=self.system_prompt_share,
+            multi_turn_share=self.multi_turn_share,
+            non_alternating_share=self.non_alternating_share,
+            tool_call_share=self.tool_call_share,
+            json_output_share=self.json_output_share,
+            languages=dict(self.languages.shares),
+            tokenizer=self.tokenizer.name,
+            tokens_exact=self.tokenizer.exact,
+        )
+
+    def duplicates_summary(self) -> dict[str, Any]:
+        """The seed's GET /preview/{id}/duplicates body: later copies of exact duplicates."""
+        exact = self.duplicates.exact
+        return {"count": exact.count, "examples": [ref.index for ref in exact.examples]}
+
+    def issue(self, code: str) -> Issue | None:
+        return next((i for i in self.issues if i.code == code), None)
