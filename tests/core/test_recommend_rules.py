@@ -292,12 +292,9 @@ SCORE_CASES: list[tuple[Callable[[RuleContext], s.ScoreComponent], RuleContext, 
     (s.score_deployment_fit, ctx("qwen3-4b", target="edge"), 0.646),  # 1 - log2(4 / 1.5) / 4
     (s.score_deployment_fit, ctx("qwen3-8b", target="server"), 0.85),  # 19.7 of 24 GB: over 75% used
     (s.score_deployment_fit, ctx("qwen3-8b", target="cloud"), 1.0),
-    (
-        s.score_data_fit,
-        ctx("smollm2-135m-instruct", {"num_examples": 40}),
-        0.132,
-    ),  # 1 - log2(1.5 / 0.135) / 4
-    (s.score_data_fit, ctx("smollm2-135m-instruct", {"num_examples": 400}), 0.528),  # 1 - log2(0.5 / 0.135) / 4
+    # Under 100 examples want 1.5B: 1 - log2(1.5 / 0.135) / 4; under 1,000, 0.5B: 1 - log2(0.5 / 0.135) / 4.
+    (s.score_data_fit, ctx("smollm2-135m-instruct", {"num_examples": 40}), 0.132),
+    (s.score_data_fit, ctx("smollm2-135m-instruct", {"num_examples": 400}), 0.528),
     (s.score_data_fit, ctx("smollm2-1.7b-instruct", {"p95_tokens": 6000}), 0.768),  # 1 - (6000 / 8192 - 0.5)
     (s.score_data_fit, ctx("qwen3-8b", {"num_examples": 40}), 1.0),
     (
