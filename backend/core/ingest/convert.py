@@ -40,7 +40,9 @@ FORMAT_KEYS: dict[SourceFormat, frozenset[str]] = {
     SourceFormat.TEXT: frozenset({"text"}),
 }
 # Fields that hold a list or object and may arrive as JSON text (a CSV cell, a stringified column).
-JSON_TEXT_FIELDS = ("messages", "conversations", "history", "prompt", "completion", "chosen", "rejected")
+JSON_TEXT_FIELDS = frozenset(
+    {"messages", "conversations", "history", "prompt", "completion", "chosen", "rejected"}
+)
 KNOWN_FORMATS_HINT = (
     "messages, conversations, instruction/output, prompt/completion, prompt/chosen/rejected or text"
 )
@@ -114,7 +116,7 @@ def to_conversation(
         ctx.add("empty_conversation", "the record holds no messages.")
         return None, tuple(ctx.issues)
     format_keys = FORMAT_KEYS[source_format]
-    extra = tuple(str(k) for k in record if k not in format_keys)
+    extra = tuple(k for k in record if k not in format_keys)
     tools = record.get("tools") if source_format in (SourceFormat.OPENAI, SourceFormat.SHAREGPT) else None
     conversation = Conversation(
         index=index,
@@ -135,9 +137,8 @@ def prepare_record(raw: dict[str, Any], options: IngestOptions, ctx: MessageCont
         used = set(mapping.values())
         record = {field: raw[column] for field, column in mapping.items() if column in raw}
         record.update((k, v) for k, v in raw.items() if k not in used and k not in record)
-    for field in JSON_TEXT_FIELDS:
-        value = record.get(field)
-        if isinstance(value, str) and value[:1] in ("[", "{"):
+    for field, value in list(record.items()):
+        if field in JSON_TEXT_FIELDS and type(value) is str and value[:1] in ("[", "{"):
             try:
                 parsed = orjson.loads(value)
             except orjson.JSONDecodeError as exc:

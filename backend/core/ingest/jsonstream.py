@@ -157,10 +157,8 @@ def iter_elements(tb: TextBuffer) -> Iterator[Element]:
         tb.pos += 1
         return
     while True:
-        if tb.peek() == "":
-            line = tb.line_at(tb.pos)
-            reason = "not valid JSON: the file ends before the array is closed with ']' (is it truncated?)"
-            yield Element(None, reason, line, 0)
+        if tb.peek() == "":  # the text ended right after a comma
+            yield unclosed_array(tb)
             return
         element = read_value(tb)
         yield element
@@ -174,13 +172,20 @@ def iter_elements(tb: TextBuffer) -> Iterator[Element]:
             tb.pos += 1
             return
         elif ch == "":
-            continue  # reported on the next turn as an unclosed array
+            if element.error is None:  # a cut-off element already says the file is truncated
+                yield unclosed_array(tb)
+            return
         else:
             line = tb.line_at(tb.pos)
             reason = f"not valid JSON: expected ',' or ']' after the previous record, found {ch!r}"
             yield Element(None, reason, line, 0)
             end = find_value_end(tb.buf, tb.pos)
             tb.pos = end if end >= 0 else len(tb.buf)
+
+
+def unclosed_array(tb: TextBuffer) -> Element:
+    reason = "not valid JSON: the file ends before the array is closed with ']' (is it truncated?)"
+    return Element(None, reason, tb.line_at(tb.pos), 0)
 
 
 def skip_value(tb: TextBuffer) -> None:

@@ -18,6 +18,8 @@ from backend.core.errors import NotADatasetError
 from backend.core.ingest.convert import detect_format
 from backend.core.ingest.encoding import (
     UndecodableBytesError,
+    detect_bom_encoding,
+    detect_bomless_utf16,
     detect_encoding,
     iter_text_blocks,
     python_codec,
@@ -84,10 +86,10 @@ def sniff_file(path: Path, options: IngestOptions = DEFAULT_OPTIONS) -> FileInfo
             f"The file is gzip-compressed, but {exc.reason}; nothing could be read from it.",
             kind="damaged_gzip",
         ) from exc
-    reject_binary(head, size)
     if is_parquet_head(head):
         check_parquet_file(path, compression, options)
-        return FileInfo("parquet", compression, "binary", None, size, None, False)
+        return FileInfo("parquet", compression, "utf-8", None, size, None, False)  # Parquet text is UTF-8
+    reject_binary(head, size)
     encoding, note = detect_encoding(head, is_complete)
     text = decode_head(head, encoding, is_complete)
     reject_non_dataset_text(text, path if compression == "none" else None, encoding)
@@ -120,16 +122,16 @@ def reject_binary(head: bytes, size: int) -> None:
         raise NotADatasetError(f"This file is bzip2-compressed. {DECOMPRESS_HINT}", kind="binary")
     if head[257:262] == b"ustar":
         raise NotADatasetError(f"This file is a tar archive, not a dataset. {EXPORT_HINT}", kind="binary")
+    if b"\x00" in head and detect_bom_encoding(head) is None and detect_bomless_utf16(head) is None:
+        raise NotADatasetError(
+            f"This is a binary file (it contains NUL bytes), not a text dataset. {EXPORT_HINT}", kind="binary"
+        )
 
 
 def reject_non_dataset_text(text: str, plain_path: Path | None, encoding: str) -> None:
     stripped = text.strip()
     if not stripped:
         raise NotADatasetError("The file holds only whitespace: there are no records in it.", kind="empty")
-    if "\x00" in text:
-        raise NotADatasetError(
-            f"This is a binary file (it contains NUL bytes), not a text dataset. {EXPORT_HINT}", kind="binary"
-        )
     if HTML_START.match(text):
         title = HTML_TITLE.search(text)
         named = f" (titled {' '.join(title.group(1).split())[:80]!r})" if title else ""
