@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     default_tokenizer: str = "cl100k_base"
 
     github_token: str | None = None  # enables "Open in Colab" through a secret gist
+    github_api_url: str = "https://api.github.com"  # GitHub Enterprise, or a local stand-in in tests
 
     @cached_property
     def resolved_database_url(self) -> str:

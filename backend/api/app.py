@@ -22,7 +22,7 @@ from backend.settings import Settings
 log = logging.getLogger("slmgen")
 
 # Router modules under backend.api.routes, each exposing `router`.
-ROUTER_MODULES = ("system", "datasets", "models", "recommend", "jobs")
+ROUTER_MODULES = ("system", "datasets", "models", "recommend", "notebooks", "jobs")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

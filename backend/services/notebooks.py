@@ -1,0 +1,158 @@
+"""POST /generate and the download link: a notebook for an analysed dataset and a chosen model."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from backend.auth import User
+from backend.core.analysis.store import iter_canonical
+from backend.core.catalog import load_catalog
+from backend.core.catalog import ModelEntry
+from backend.core.conversation import DatasetProfile
+from backend.core.errors import CoreError, ExpiredError, NotFoundError
+from backend.core.notebook import (
+    DataSource,
+    TrainingConfig,
+    notebook_bytes,
+    plan_notebook,
+    render_notebook,
+)
+from backend.db import repository as repo
+from backend.db.models import Notebook
+from backend.services import storage
+from backend.services.datasets import as_aware, get_dataset_for, load_report, utcnow
+from backend.services.gist import NO_TOKEN_HINT, publish_gist
+from backend.services.state import AppState
+
+log = logging.getLogger("slmgen.notebooks")
+
+
+@dataclass(frozen=True)
+class GeneratedNotebook:
+    notebook_id: str
+    notebook_path: str  # the notebook's file name; server paths are never shown to clients
+    download_url: str
+    colab_url: str | None
+    colab_instructions: str | None
+    expires_at: datetime
+    size_bytes: int
+    model_id: str
+
+
+def render_to_file(entry: ModelEntry, store: Path, profile: DatasetProfile, config: TrainingConfig,
+                   source: DataSource, dataset_name: str, target_dir: Path, notebook_id: str,
+                   ) -> tuple[str, int, bytes]:
+    """CPU-bound: plan, render, validate, write atomically. Runs in a worker thread."""
+    plan = plan_notebook(entry, iter_canonical(store), profile, config, source, dataset_name=dataset_name)
+    data = notebook_bytes(render_notebook(plan))
+    stored_name = f"{notebook_id}__{plan.notebook_filename}"
+    target_dir.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target_dir, prefix=".tmp-", suffix=".ipynb")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, target_dir / stored_name)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return stored_name, len(data), data
+
+
+def download_name(stored_name: str) -> str:
+    return stored_name.split("__", 1)[-1]
+
+
+async def generate_notebook(state: AppState, user: User | None, client: str, session_id: str, model_id: str,
+                            config: TrainingConfig, source: DataSource, github_token: str | None,
+                            ) -> GeneratedNotebook:
+    state.generate_limiter.hit(client)
+    dataset = await get_dataset_for(state, session_id, user)
+    report = await load_report(state, session_id, user)
+    entry = load_catalog().get(model_id)
+    notebook_id = secrets.token_urlsafe(16)
+    stored_name, size, data = await asyncio.to_thread(
+        render_to_file, entry, storage.store_dir(state.settings, session_id), report.profile(), config, source,
+        dataset.filename, state.settings.notebooks_dir, notebook_id)
+    colab_url, instructions = await _colab_link(data, download_name(stored_name),
+                                                github_token or state.settings.github_token,
+                                                state.settings.github_api_url)
+    token = secrets.token_urlsafe(32)
+    expires = utcnow() + timedelta(hours=state.settings.download_link_ttl_hours)
+    owner = user.id if user else None
+    try:
+        async with state.session() as session:
+            await repo.add_notebook(session, Notebook(
+                id=notebook_id, dataset_id=session_id, owner_id=owner, model_id=entry.model_id,
+                training_config=config.model_dump(exclude_none=True), stored_name=stored_name, size_bytes=size,
+                download_token=token, expires_at=expires, colab_url=colab_url))
+            if owner:
+                await repo.record_job_progress(
+                    session, owner, session_id, model_id=entry.model_id,
+                    training_config=config.model_dump(exclude_none=True), notebook_id=notebook_id,
+                    colab_url=colab_url, status="generated")
+    except BaseException:
+        storage.notebook_path(state.settings, stored_name).unlink(missing_ok=True)  # no orphan file
+        raise
+    return GeneratedNotebook(notebook_id=notebook_id, notebook_path=download_name(stored_name),
+                             download_url=f"/download/{token}", colab_url=colab_url,
+                             colab_instructions=instructions, expires_at=expires, size_bytes=size,
+                             model_id=entry.model_id)
+
+
+async def _colab_link(data: bytes, filename: str, token: str | None,
+                      api_url: str) -> tuple[str | None, str | None]:
+    """A Colab link through a secret gist when a GitHub token is configured; otherwise instructions."""
+    if not token:
+        return None, NO_TOKEN_HINT
+    try:
+        async with httpx.AsyncClient(timeout=30) as client:
+            gist = await publish_gist(data, filename, token, client=client, api_url=api_url)
+    except (CoreError, httpx.HTTPError) as exc:
+        # The notebook itself is fine: say why there is no link rather than failing the whole request.
+        reason = exc.detail if isinstance(exc, CoreError) else "GitHub could not be reached"
+        log.warning("gist upload failed: %s", reason)
+        return None, f"No Colab link: {reason}. {NO_TOKEN_HINT}"
+    return gist.colab_url, None
+
+
+@dataclass(frozen=True)
+class NotebookDownload:
+    path: Path
+    filename: str
+
+
+async def open_download(state: AppState, token: str, user: User | None) -> NotebookDownload:
+    """The file behind a download link: always for its owner, for others until the link expires."""
+    async with state.session() as session:
+        notebook = await repo.get_notebook_by_token(session, token) if 16 <= len(token) <= 64 else None
+    if notebook is None:
+        raise NotFoundError("No notebook behind this download link; generate it again.", code="notebook_not_found")
+    is_owner = user is not None and notebook.owner_id == user.id
+    expires = as_aware(notebook.expires_at)
+    if not is_owner and expires is not None and expires <= utcnow():
+        raise ExpiredError("This download link has expired; generate the notebook again (or sign in as its "
+                           "owner to download it).", code="link_expired")
+    path = storage.notebook_path(state.settings, notebook.stored_name)
+    if not path.exists():
+        raise NotFoundError("The notebook file is gone (deleted with its job); generate it again.",
+                            code="notebook_not_found")
+    return NotebookDownload(path, download_name(notebook.stored_name))
+
+
+def generated_payload(result: GeneratedNotebook) -> dict[str, Any]:
+    return {
+        "notebook_path": result.notebook_path, "colab_url": result.colab_url,
+        "download_url": result.download_url, "notebook_id": result.notebook_id,
+        "colab_instructions": result.colab_instructions, "expires_at": result.expires_at.isoformat(),
+        "size_bytes": result.size_bytes, "model_id": result.model_id,
+    }
