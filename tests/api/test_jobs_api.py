@@ -53,22 +53,24 @@ async def database(settings: Settings) -> AsyncIterator[AsyncSession]:
         await engine.dispose()
 
 
-async def add_anonymous_dataset(settings: Settings, dataset_id: str, *, status: str = "uploaded") -> None:
+async def add_anonymous_datasets(settings: Settings, *dataset_ids: str) -> None:
+    """Anonymous dataset rows for the toy file, as an upload would record them (no analysis needed here)."""
     data = shared_file(TOY).read_bytes()
     async with database(settings) as session:
-        await repo.add_dataset(
-            session,
-            Dataset(
-                id=dataset_id,
-                owner_id=None,
-                filename=TOY,
-                stored_name="upload.jsonl",
-                size_bytes=len(data),
-                sha256=hashlib.sha256(data).hexdigest(),
-                status=status,
-                expires_at=datetime.now(UTC) + timedelta(hours=1),
-            ),
-        )
+        for dataset_id in dataset_ids:
+            await repo.add_dataset(
+                session,
+                Dataset(
+                    id=dataset_id,
+                    owner_id=None,
+                    filename=TOY,
+                    stored_name="upload.jsonl",
+                    size_bytes=len(data),
+                    sha256=hashlib.sha256(data).hexdigest(),
+                    status="uploaded",
+                    expires_at=datetime.now(UTC) + timedelta(hours=1),
+                ),
+            )
 
 
 async def test_every_route_needs_a_valid_token(client: httpx.AsyncClient, settings: Settings) -> None:
@@ -180,7 +182,7 @@ async def test_post_jobs_refuses_bad_requests(
 async def test_patch_updates_only_what_was_sent(
     client: httpx.AsyncClient, auth_headers: Headers, settings: Settings
 ) -> None:
-    await add_anonymous_dataset(settings, "anon-dataset-patch-01")
+    await add_anonymous_datasets(settings, "anon-dataset-patch-01")
     alice = auth_headers("user-alice")
     job = (await client.post("/jobs", json={"session_id": "anon-dataset-patch-01"}, headers=alice)).json()
     assert job["status"] == "created"
@@ -219,8 +221,8 @@ async def test_list_is_paged_newest_first_with_headers(
 ) -> None:
     alice = auth_headers("user-alice")
     ids = []
+    await add_anonymous_datasets(settings, *(f"anon-dataset-page-{n:02d}" for n in range(23)))
     for n in range(23):
-        await add_anonymous_dataset(settings, f"anon-dataset-page-{n:02d}")
         r = await client.post("/jobs", json={"session_id": f"anon-dataset-page-{n:02d}"}, headers=alice)
         assert r.status_code == 201
         ids.append(r.json()["id"])
