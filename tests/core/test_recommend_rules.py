@@ -349,7 +349,7 @@ def test_unknown_task_or_target_names_the_field(task: str, target: str, field: s
 @pytest.mark.parametrize(
     ("kwargs", "field"), [({"max_params_b": 0}, "max_params_b"), ({"training_gpu_gb": -1}, "training_gpu_gb")]
 )
-def test_impossible_constraints_are_refused(kwargs: dict[str, float], field: str) -> None:
+def test_impossible_constraints_are_refused(kwargs: dict[str, Any], field: str) -> None:
     with pytest.raises(InvalidInputError) as info:
         RecommendRequest.create("qa", "cloud", **kwargs)
     assert info.value.fields["field"] == field
