@@ -1,8 +1,8 @@
 """The fine-tuning notebook: plan (model + data + config) → Jinja cells → a validated nbformat notebook.
 
-    plan_notebook(model, examples, profile, config, data_source) -> NotebookPlan
-    render_notebook(plan) -> nbformat.NotebookNode
-    notebook_bytes(nb) -> bytes
+plan_notebook(model, examples, profile, config, data_source) -> NotebookPlan
+render_notebook(plan) -> nbformat.NotebookNode
+notebook_bytes(nb) -> bytes
 """
 
 from backend.core.notebook.config import ResolvedConfig, TrainingConfig, resolve_config

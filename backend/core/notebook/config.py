@@ -83,8 +83,15 @@ def resolve_config(config: TrainingConfig, defaults: object, *, context_length: 
     """
     chosen = config.model_dump()
     merged: dict[str, Any] = {}
-    for name in ("lora_rank", "lora_alpha", "learning_rate", "num_epochs", "batch_size", "grad_accum",
-                 "max_seq_length"):
+    for name in (
+        "lora_rank",
+        "lora_alpha",
+        "learning_rate",
+        "num_epochs",
+        "batch_size",
+        "grad_accum",
+        "max_seq_length",
+    ):
         merged[name] = chosen[name] if chosen[name] is not None else read_default(defaults, name)
     if context_length:
         merged["max_seq_length"] = min(int(merged["max_seq_length"]), int(context_length))

@@ -41,29 +41,52 @@ class CellSpec:
 CELLS: tuple[CellSpec, ...] = (
     CellSpec("title.md.j2"),
     CellSpec("parameters.py.j2", {"tags": ["parameters"]}),
-    CellSpec("install.py.j2", heading=("Setup", "Installs the pinned packages this runtime lacks, then picks "
-                                                 "the Unsloth (GPU) or transformers + PEFT (CPU) path.")),
+    CellSpec(
+        "install.py.j2",
+        heading=(
+            "Setup",
+            "Installs the pinned packages this runtime lacks, then picks "
+            "the Unsloth (GPU) or transformers + PEFT (CPU) path.",
+        ),
+    ),
     CellSpec("runtime.py.j2"),
-    CellSpec("model.py.j2", heading=("Model", "Loads the model, attaches LoRA adapters and sets the chat "
-                                              "template.")),
+    CellSpec(
+        "model.py.j2",
+        heading=("Model", "Loads the model, attaches LoRA adapters and sets the chat template."),
+    ),
     CellSpec("lora.py.j2"),
     CellSpec("chat_template.py.j2"),
-    CellSpec("dataset.py.j2", {"cellView": "form"},
-             heading=("Data", "Your examples, then the conversion to this model's chat format and the "
-                              "train/evaluation split.")),
+    CellSpec(
+        "dataset.py.j2",
+        {"cellView": "form"},
+        heading=(
+            "Data",
+            "Your examples, then the conversion to this model's chat format and the train/evaluation split.",
+        ),
+    ),
     CellSpec("prepare.py.j2"),
     CellSpec("split.py.j2"),
-    CellSpec("trainer.py.j2", heading=("Training", "Response-only loss, answers before training, training, "
-                                                    "and the loss curve.")),
+    CellSpec(
+        "trainer.py.j2",
+        heading=("Training", "Response-only loss, answers before training, training, and the loss curve."),
+    ),
     CellSpec("masking.py.j2"),
     CellSpec("compare_before.py.j2"),
     CellSpec("train.py.j2"),
     CellSpec("loss_plot.py.j2"),
-    CellSpec("compare_after.py.j2", heading=("After training", "The same held-out prompts, answered by the "
-                                                               "trained model.")),
-    CellSpec("save.py.j2", heading=("Save", "LoRA adapter, merged 16-bit model, GGUF with an Ollama "
-                                            "Modelfile, push to the Hub: each is a switch in the parameters "
-                                            "cell.")),
+    CellSpec(
+        "compare_after.py.j2",
+        heading=("After training", "The same held-out prompts, answered by the trained model."),
+    ),
+    CellSpec(
+        "save.py.j2",
+        heading=(
+            "Save",
+            "LoRA adapter, merged 16-bit model, GGUF with an Ollama "
+            "Modelfile, push to the Hub: each is a switch in the parameters "
+            "cell.",
+        ),
+    ),
     CellSpec("summary.py.j2"),
 )
 
@@ -122,6 +145,8 @@ def render_notebook(plan: NotebookPlan, templates_dir: Path = TEMPLATES_DIR) -> 
         else:
             source = code_env.get_template(spec.template).render(code_vars)
             cells.append(new_code(source.strip(), dict(spec.metadata)))
+    for number, cell in enumerate(cells):
+        cell.id = f"cell-{number:02d}"  # stable ids: the same plan gives the same bytes
     notebook = cast(NotebookNode, nbformat.v4.new_notebook(cells=cells, metadata=notebook_metadata(plan)))  # type: ignore[no-untyped-call]
     notebook.nbformat_minor = NBFORMAT_MINOR
     nbformat.validate(notebook)
@@ -135,8 +160,11 @@ def notebook_metadata(plan: NotebookPlan) -> dict[str, Any]:
         "colab": {"gpuType": "T4", "provenance": [], "name": plan.notebook_filename},
         "kernelspec": {"name": "python3", "display_name": "Python 3"},
         "language_info": {"name": "python"},
-        "slmgen": {"model_id": plan.model.model_id, "examples": plan.stats.num_examples,
-                   "data_source": plan.source.kind},
+        "slmgen": {
+            "model_id": plan.model.model_id,
+            "examples": plan.stats.num_examples,
+            "data_source": plan.source.kind,
+        },
     }
 
 
@@ -153,5 +181,6 @@ def with_parameters(nb: NotebookNode, **values: Any) -> NotebookNode:
     lines = [f"{name} = {py_literal(value)}" for name, value in values.items()]
     source = "# Parameters injected for this run\n" + "\n".join(lines)
     injected = new_code(source, {"tags": ["injected-parameters"]})
+    injected.id = "injected-parameters"
     copy.cells.insert(index + 1, injected)
     return copy

@@ -67,8 +67,10 @@ def describe_truncation(plan: NotebookPlan) -> str:
         return "every example fits"
     if profile.p95_tokens <= limit:
         return f"at least 95% of examples fit; longer ones are cut at {limit} tokens"
-    return (f"over 5% of examples are longer and will be cut at {limit} tokens; "
-            "raise MAX_SEQ_LENGTH if memory allows")
+    return (
+        f"over 5% of examples are longer and will be cut at {limit} tokens; "
+        "raise MAX_SEQ_LENGTH if memory allows"
+    )
 
 
 def describe_source(plan: NotebookPlan) -> MdText:
@@ -76,12 +78,15 @@ def describe_source(plan: NotebookPlan) -> MdText:
     if source.kind == "url":
         return MdText(f"read from {md_code(source.location).text} (canonical JSONL).")
     if source.kind == "hub":
-        return MdText(f"read from the Hugging Face Hub dataset {md_code(source.location).text}, "
-                      f"split {md_code(source.split).text}.")
+        return MdText(
+            f"read from the Hugging Face Hub dataset {md_code(source.location).text}, "
+            f"split {md_code(source.split).text}."
+        )
     size_kb = (plan.embedded.jsonl_bytes if plan.embedded else 0) / 1000
     size = f"{size_kb / 1000:.1f} MB" if size_kb >= 1000 else f"{size_kb:.0f} KB"
-    return MdText(f"embedded in this notebook ({size} of JSONL, gzip + base64), checked by SHA-256 "
-                  "when decoded.")
+    return MdText(
+        f"embedded in this notebook ({size} of JSONL, gzip + base64), checked by SHA-256 when decoded."
+    )
 
 
 def markdown_context(plan: NotebookPlan) -> dict[str, Any]:
