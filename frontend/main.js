@@ -89,8 +89,8 @@ async function start() {
     },
   });
   initPreview(showError);
-  initRecommend({ onError: showError, onChoose: (rec) => onChoose(sessionId, rec) });
-  initGenerate({ onError: showError });
+  initRecommend({ onError: showError, onClear: clearError, onChoose: (rec) => onChoose(sessionId, rec) });
+  initGenerate({ onError: showError, onClear: clearError });
   initHistory({ onError: showError });
   window.addEventListener("hashchange", route);
   route();

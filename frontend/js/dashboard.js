@@ -166,7 +166,7 @@ function renderDuplicates(report) {
     const groupCount = section.groups_count ?? section.group_count ?? groups.length;
     let note = kind.note;
     if (kind.key === "near" && section.threshold !== undefined) {
-      note = `Similarity ≥ ${section.threshold} by ${section.method ?? "MinHash"} over ${section.hashed_text ?? "the conversation text"}.`;
+      note = `Similarity ≥ ${formatNumber(Number(section.threshold), 2)} by ${section.method ?? "MinHash"} over ${section.hashed_text ?? "the conversation text"}.`;
     }
     const list = groups.slice(0, 20).map((g, i) => renderGroup(g, i + 1));
     box.append(

@@ -5,7 +5,7 @@ import { ApiError, getJson, postJson } from "./api.js";
 // Each knob: [name, label, help, step]. Only knobs the catalogue has a default for are shown, plus
 // the optional ones (marked optional), so the form never offers a setting the server ignores.
 const FIELDS = [
-  ["num_epochs", "Epochs", "How many times training reads the whole dataset. 1–3 is usual; more risks memorising it.", "1"],
+  ["num_epochs", "Epochs", "How many times training reads the whole dataset. 1–3 is usual; more risks memorising it.", "any"],
   ["learning_rate", "Learning rate", "How big each training step is. 0.0002 is the usual LoRA start; lower it if the loss jumps around.", "any"],
   ["lora_rank", "LoRA rank", "Size of the trainable adapter. 8–32 is typical; higher learns more but needs more memory.", "1"],
   ["lora_alpha", "LoRA alpha", "How strongly the adapter's changes count; usually the rank or twice it.", "1"],
@@ -17,7 +17,7 @@ const FIELDS = [
   ["seed", "Random seed (optional)", "Fixes the shuffling so a rerun gives the same result.", "1", true],
 ];
 
-const state = { sessionId: null, model: null, onError: () => {} };
+const state = { sessionId: null, model: null, onError: () => {}, onClear: () => {} };
 
 function defaultsOf(entry) {
   return entry?.defaults ?? entry?.training_defaults ?? {};
@@ -49,6 +49,10 @@ export async function startTraining(sessionId, recommendation) {
   const defaults = defaultsOf(entry);
   const fields = FIELDS.filter(([name, , , , optional]) => optional || defaults[name] !== undefined);
   clear($("train-fields")).append(...fields.map((f) => fieldRow(f, defaults[f[0]])));
+  const suggested = recommendation.suggested_max_seq_length;
+  if (suggested && $("train-max_seq_length-help")) {
+    $("train-max_seq_length-help").append(` For your data the recommender suggests ${suggested}.`);
+  }
   return state.model;
 }
 
@@ -110,6 +114,7 @@ async function submit(event) {
   try {
     const { data } = await postJson("/generate", { session_id: state.sessionId, model_id: state.model.model_id, training_config: readConfig() });
     showFieldErrors(new ApiError({}));
+    state.onClear();
     renderResult(data ?? {});
   } catch (error) {
     if (error instanceof ApiError) showFieldErrors(error);
@@ -120,7 +125,8 @@ async function submit(event) {
   }
 }
 
-export function initGenerate({ onError }) {
+export function initGenerate({ onError, onClear }) {
   state.onError = onError;
+  state.onClear = onClear;
   $("train-form").addEventListener("submit", submit);
 }

@@ -30,16 +30,19 @@ const FACTS = [
   ["Licence", ["license", "licence"]],
   ["Commercial use", ["commercial_use", "commercial"]],
   ["Gated on Hugging Face", ["is_gated", "gated"]],
-  ["Training memory (4-bit)", ["vram_gb_qlora_train"]],
+  ["Training memory (4-bit QLoRA)", ["training_memory_gb", "vram_gb_qlora_train"]],
+  ["Memory to serve it", ["inference_memory_gb"]],
+  ["Suggested max length", ["suggested_max_seq_length"]],
   ["Template", ["chat_template"]],
 ];
 
-const state = { sessionId: null, onChoose: () => {}, onError: () => {} };
+const state = { sessionId: null, onChoose: () => {}, onError: () => {}, onClear: () => {} };
 
 function formatFact(key, value) {
   if (typeof value === "boolean") return value ? "yes" : "no";
   if (key === "context_length" || key === "context_window") return `${formatNumber(value)} tokens`;
-  if (key === "vram_gb_qlora_train") return `${value} GB`;
+  if (key.endsWith("_gb")) return `${formatNumber(value, 1)} GB`;
+  if (key === "suggested_max_seq_length") return `${formatNumber(value)} tokens`;
   return String(value);
 }
 
@@ -62,13 +65,14 @@ function breakdownList(rec) {
   const breakdown = rec.score_breakdown ?? rec.breakdown;
   if (!breakdown) return null;
   const entries = Array.isArray(breakdown)
-    ? breakdown.map((b) => [b.reason ?? humanize(b.name ?? b.code ?? b.factor), b.points ?? b.value ?? b.score])
-    : Object.entries(breakdown).map(([k, v]) => [humanize(k), v]);
+    ? breakdown.map((b) => [humanize(b.component ?? b.name ?? b.code), b.points ?? b.value, b.reason])
+    : Object.entries(breakdown).map(([k, v]) => [humanize(k), v, ""]);
+  const points = (value) => (typeof value === "number" ? `+${formatNumber(value * 100, 1)}` : String(value ?? ""));
   return el(
     "details",
     { class: "breakdown" },
     el("summary", { text: "How the score is made" }),
-    el("ul", {}, entries.map(([label, value]) => el("li", { text: `${label}: ${typeof value === "number" ? formatNumber(value, 3) : value}` }))),
+    el("ul", {}, entries.map(([label, value, reason]) => el("li", {}, el("strong", { text: `${label} ${points(value)}` }), reason ? ` ${reason}` : ""))),
   );
 }
 
@@ -85,6 +89,7 @@ function modelCard(rec, rank) {
     warnings.length ? el("ul", { class: "warnings", "aria-label": "Warnings" }, warnings.map((w) => el("li", { text: typeof w === "string" ? w : w.message ?? w.reason ?? JSON.stringify(w) }))) : null,
     factList(rec),
     breakdownList(rec),
+    rec.model_card ? el("a", { href: rec.model_card, target: "_blank", rel: "noopener noreferrer", text: "Model card" }) : null,
     choose,
   );
 }
@@ -120,6 +125,7 @@ async function submit(event) {
       no_gated: $("no-gated").checked,
     };
     const { data } = await postJson("/recommend", body);
+    state.onClear();
     const recs = asArray(data?.recommendations);
     clear(box);
     const warnings = asArray(data?.warnings);
@@ -129,6 +135,7 @@ async function submit(event) {
         ? el("ol", { class: "model-cards" }, recs.map((r, i) => modelCard(r, r.rank ?? i + 1)))
         : el("p", { text: "No model fits these constraints. Loosen a constraint or pick another target." }),
     );
+    if (data?.tie_break) box.append(el("p", { class: "hint", text: `Scores are out of 100. ${data.tie_break}` }));
     const excluded = excludedList(asArray(data?.excluded));
     if (excluded) box.append(excluded);
   } catch (error) {
@@ -138,8 +145,9 @@ async function submit(event) {
   }
 }
 
-export function initRecommend({ onChoose, onError }) {
+export function initRecommend({ onChoose, onError, onClear }) {
   state.onChoose = onChoose;
+  state.onClear = onClear;
   state.onError = onError;
   $("task-type").append(...TASKS.map(([value, label]) => el("option", { value, text: label })));
   $("deployment-target").append(...TARGETS.map(([value, label]) => el("option", { value, text: label })));

@@ -21,7 +21,7 @@ ANALYSIS_WAIT_MS = 120_000
 
 
 def sign_in_with_token(page: Page, token: str) -> None:
-    page.get_by_role("button", name="Sign in").click()
+    page.locator("#sign-in-button").click()
     dialog = page.get_by_role("dialog", name="Sign in")
     expect(dialog).to_be_visible()
     dialog.get_by_label("Development token").fill(token)
