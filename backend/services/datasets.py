@@ -202,6 +202,33 @@ async def reanalyze(state: AppState, session_id: str, user: User | None, client:
     return dataset
 
 
+@dataclass(frozen=True)
+class AnalysisStatus:
+    """Either still running (report is None) or finished with its report."""
+
+    status: str
+    progress: float
+    report: Report | None = None
+
+
+async def analysis_status(state: AppState, session_id: str, user: User | None) -> AnalysisStatus:
+    """Where the analysis stands; a failed one raises its error. Heals an analysis the runner lost."""
+    dataset = await get_dataset_for(state, session_id, user)
+    progress = state.runner.progress(session_id)
+    if progress is not None:
+        return AnalysisStatus(progress.status, progress.fraction)
+    if dataset.status in ("uploaded", "queued", "analyzing"):
+        # Recorded as unfinished but nobody is working on it (its result could not be saved, or the
+        # server restarted before resuming it): start it again from the stored upload.
+        if not state.runner.is_running(session_id):
+            options = analysis_options(state, stored=dataset.options)
+            start_analysis(state, session_id, dataset.stored_name, options, client_key(user, None))
+        return AnalysisStatus("queued", 0.0)
+    if dataset.status == "failed":
+        raise failure_error(dataset)
+    return AnalysisStatus("ready", 1.0, report_of(dataset))
+
+
 def report_of(dataset: Dataset) -> Report:
     if dataset.report is None:
         raise NotReadyError("The analysis has not finished yet; poll GET /analyze/{session_id}.",

@@ -120,6 +120,9 @@ async def test_signed_in_flow_records_the_job(client: httpx.AsyncClient, auth_he
                                                 "deployment_target": "cloud"}, headers=alice)
     assert rec.status_code == 200, rec.text
     best = rec.json()["recommendations"][0]["model_id"]
+    job = next(j for j in (await client.get("/jobs", headers=alice)).json() if j["session_id"] == sid)
+    assert (job["status"], job["task_type"], job["deployment_target"]) == ("recommended", "tool_calling", "cloud")
+    assert job["model_id"] == best and job["model_score"] == rec.json()["recommendations"][0]["score"]
     gen = await generate(client, sid, model_id=best, headers=alice)
     assert gen.status_code == 200, gen.text
     jobs = (await client.get("/jobs", headers=alice)).json()

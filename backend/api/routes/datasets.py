@@ -35,17 +35,12 @@ async def upload(request: Request, state: StateDep, user: OptionalUserDep, clien
 
 @router.get("/analyze/{session_id}", responses={202: {"model": AnalysisProgress}})
 async def analyze(session_id: str, state: StateDep, user: OptionalUserDep) -> Any:
-    dataset = await svc.get_dataset_for(state, session_id, user)
-    progress = state.runner.progress(session_id)
-    if progress is not None or dataset.status in ("uploaded", "queued", "analyzing"):
-        status = progress.status if progress else dataset.status
-        fraction = progress.fraction if progress else dataset.progress
-        body = AnalysisProgress(session_id=session_id, status=status, progress=round(fraction, 4),
-                                message=f"Analysis {status}: {fraction:.0%} done. Poll again shortly.")
+    current = await svc.analysis_status(state, session_id, user)
+    if current.report is None:
+        body = AnalysisProgress(session_id=session_id, status=current.status, progress=round(current.progress, 4),
+                                message=f"Analysis {current.status}: {current.progress:.0%} done. Poll again shortly.")
         return JSONResponse(body.model_dump(), status_code=202)
-    if dataset.status == "failed":
-        raise svc.failure_error(dataset)
-    return analysis_payload(session_id, svc.report_of(dataset))
+    return analysis_payload(session_id, current.report)
 
 
 @router.post("/analyze/{session_id}", status_code=202, response_model=AnalysisProgress)

@@ -6,16 +6,12 @@ from fastapi import APIRouter
 
 from backend.api.deps import OptionalUserDep, StateDep
 from backend.api.schemas.recommend import RecommendCreate, RecommendRead
-from backend.core.catalog import load_catalog
-from backend.core.recommend import recommend_models
-from backend.services.datasets import load_report
+from backend.services.recommendations import recommend_for_session
 
 router = APIRouter(tags=["recommend"])
 
 
 @router.post("/recommend", response_model=RecommendRead)
 async def recommend(body: RecommendCreate, state: StateDep, user: OptionalUserDep) -> RecommendRead:
-    report = await load_report(state, body.session_id, user)
-    # Pure and fast (a score per catalogue entry): no need to leave the event loop.
-    result = recommend_models(report.profile(), body.to_core(), load_catalog())
+    result = await recommend_for_session(state, user, body.session_id, body.to_core())
     return RecommendRead.from_result(result)
