@@ -16,7 +16,7 @@ import pytest
 
 from backend.core.conversation import SourceFormat
 from backend.core.errors import InvalidInputError, NotADatasetError, UnsupportedEncodingError
-from backend.core.ingest import IngestOptions, ParsedRecord, iter_records, sniff_file
+from backend.core.ingest import IngestOptions, ParsedRecord, iter_records, plan_chunks, sniff_file
 
 RECORDS: list[dict[str, Any]] = [
     {
@@ -393,3 +393,62 @@ def test_truncated_gzip_reports_the_damage_as_a_record(tmp_path: Path) -> None:
     assert [i.code for i in records[-1].issues] == ["damaged_file"]
     assert "ends before" in records[-1].issues[0].message
     assert all(r.conversation is not None for r in records[:-2])  # the last read line may be cut short
+
+
+def test_gzip_reads_all_decompressed_content_in_one_chunk(tmp_path: Path) -> None:
+    """The chunk of a compressed file spans its compressed size; reading must not stop there."""
+    data = jsonl_text() * 2000
+    path = tmp_path / "d.gz"
+    path.write_bytes(gzip.compress(data.encode()))
+    info = sniff_file(path)
+    (chunk,) = plan_chunks(path, info)
+    records = list(iter_records(path, info, chunk))
+    assert len(records) == 6000
+    assert records[-1].line == 6000 and records[-1].conversation is not None
+
+
+def test_jsonl_whose_first_line_is_longer_than_the_sniffed_head(tmp_path: Path) -> None:
+    path = tmp_path / "d.jsonl"
+    path.write_text(json.dumps({"text": "w " * 700_000}) + "\n" + jsonl_text(), encoding="utf-8")
+    info = sniff_file(path)
+    assert info.container == "jsonl"
+    records = list(iter_records(path, info))
+    assert [r.conversation.format for r in records if r.conversation] == [SourceFormat.TEXT] + [
+        SourceFormat.OPENAI
+    ] * 3
+
+
+def test_minified_json_object_longer_than_the_sniffed_head(tmp_path: Path) -> None:
+    path = tmp_path / "d.json"
+    path.write_text(json.dumps({"meta": {"note": "n" * 1_500_000}, "train": RECORDS * 5}), encoding="utf-8")
+    info = sniff_file(path)
+    assert (info.container, info.list_key) == ("json_object", "train")
+    assert turns(list(iter_records(path, info))) == TURNS * 5
+
+
+@pytest.mark.parametrize(
+    ("encoding", "container"), [("cp1252", "csv"), ("utf-16", "tsv"), ("utf-16", "json_array")]
+)
+def test_legacy_and_utf16_encodings_in_other_containers(
+    tmp_path: Path, encoding: str, container: str
+) -> None:
+    path = tmp_path / "d"
+    text = {
+        "csv": csv_text(","),
+        "tsv": csv_text("\t"),
+        "json_array": json.dumps(RECORDS, ensure_ascii=False),
+    }
+    path.write_bytes(text[container].replace("4", "4 €").encode(encoding))
+    info = sniff_file(path)
+    assert info.container == container
+    records = list(iter_records(path, info))
+    assert all(r.conversation is not None for r in records) and len(records) in (2, 3)
+    assert any("€" in m.content for r in records if r.conversation for m in r.conversation.messages)
+
+
+@pytest.mark.parametrize("content", ["[]", " [ ]\n", "{}"])
+def test_empty_json_container_is_not_a_dataset(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "d.json"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(NotADatasetError, match="empty JSON"):
+        sniff_file(path)

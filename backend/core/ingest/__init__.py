@@ -6,6 +6,11 @@
     to_conversation(raw, index=, line=)    -> (Conversation | None, issues) for one parsed record
     detect_format(raw)                     -> SourceFormat of one record
 
+Record numbers: `index` (on ParsedRecord, Conversation and RecordIssue) counts from 0 within
+the chunk read, so a caller that reads several chunks adds the records of the earlier chunks
+(`dataclasses.replace`); `line` is always the file's own 1-based line number. A TEXT record
+({"text": ...}) becomes one message of role "user" holding the raw text.
+
 A file that is not a dataset at all (Git LFS pointer, HTML page, merge conflict, prose, a
 binary file, an empty file) raises one NotADatasetError from `sniff_file`; everything wrong
 inside a dataset comes back as RecordIssues on the records.

@@ -30,8 +30,10 @@ from backend.core.ingest.message import (
 from backend.core.ingest.record import DEFAULT_OPTIONS, IngestOptions, make_issue
 
 FORMAT_KEYS: dict[SourceFormat, frozenset[str]] = {
-    SourceFormat.OPENAI: frozenset({"messages", "tools", "functions", "parallel_tool_calls"}),
-    SourceFormat.SHAREGPT: frozenset({"conversations", "system", "tools", "id"}),
+    SourceFormat.OPENAI: frozenset(
+        {"messages", "conversations", "tools", "functions", "parallel_tool_calls"}
+    ),
+    SourceFormat.SHAREGPT: frozenset({"conversations", "messages", "system", "tools", "id"}),
     SourceFormat.ALPACA: frozenset(
         {"instruction", "input", "output", "system", "history", "context", "response"}
     ),
@@ -117,7 +119,9 @@ def to_conversation(
         return None, tuple(ctx.issues)
     format_keys = FORMAT_KEYS[source_format]
     extra = tuple(k for k in record if k not in format_keys)
-    tools = record.get("tools") if source_format in (SourceFormat.OPENAI, SourceFormat.SHAREGPT) else None
+    tools = None
+    if source_format in (SourceFormat.OPENAI, SourceFormat.SHAREGPT):
+        tools = record.get("tools") or record.get("functions")  # `functions`: OpenAI's legacy name
     conversation = Conversation(
         index=index,
         line=line,

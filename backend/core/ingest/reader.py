@@ -45,6 +45,8 @@ def iter_records(
             f"This {info.container} file cannot be read in byte ranges; read it as one chunk.",
             container=info.container,
         )
+    if not info.chunkable:
+        chunk = None  # the whole (decompressed) content, whatever its compressed size
     if info.container == "jsonl":
         records = iter_jsonl(path, info, chunk, options)
     elif info.container in ("json_array", "json_object"):

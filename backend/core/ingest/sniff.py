@@ -167,6 +167,12 @@ def detect_container(
 ) -> tuple[Container, str | None]:
     stripped = text.lstrip()
     first = stripped[0]
+    if is_complete and "".join(stripped.split()) in ("[]", "{}"):
+        raise NotADatasetError(
+            f"The file holds an empty JSON {'array' if first == '[' else 'object'}: "
+            "there are no records in it.",
+            kind="empty",
+        )
     if first == "[":
         return "json_array", None
     if first == "{":

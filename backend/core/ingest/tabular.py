@@ -89,7 +89,10 @@ def check_tabular_header(text: str, is_complete: bool, options: IngestOptions) -
     first_line = text.split("\n", 1)[0]
     delimiter = "\t" if "\t" in first_line else ","
     sample = text if is_complete else text[: text.rfind("\n") + 1]
-    rows = [row for row in csv.reader(io.StringIO(sample), delimiter=delimiter) if row]
+    try:
+        rows = [row for row in csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter) if row]
+    except csv.Error:  # e.g. a stray carriage return: not a table we can read
+        return None
     if not rows:
         return None
     header = rows[0]
