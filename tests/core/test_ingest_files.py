@@ -452,3 +452,26 @@ def test_empty_json_container_is_not_a_dataset(tmp_path: Path, content: str) -> 
     path.write_text(content, encoding="utf-8")
     with pytest.raises(NotADatasetError, match="empty JSON"):
         sniff_file(path)
+
+
+def test_jsonl_of_arrays_reports_each_line_as_not_an_object(tmp_path: Path) -> None:
+    path = tmp_path / "d.jsonl"
+    path.write_text('["What is 2+2?", "4"]\n["Capital of France?", "Paris"]\n', encoding="utf-8")
+    info = sniff_file(path)
+    assert info.container == "jsonl"
+    records = list(iter_records(path, info))
+    assert [(r.line, [i.code for i in r.issues]) for r in records] == [
+        (1, ["not_an_object"]),
+        (2, ["not_an_object"]),
+    ]
+
+
+def test_message_with_keys_outside_the_chat_format_is_a_warning(tmp_path: Path) -> None:
+    path = tmp_path / "d.jsonl"
+    path.write_text('{"messages": [{"role": "user", "text": "hi"}]}\n', encoding="utf-8")
+    (record,) = read(path)
+    assert [(i.code, i.severity) for i in record.issues] == [
+        ("missing_content", "error"),
+        ("unrecognized_message_key", "warning"),
+    ]
+    assert "text" in record.issues[1].message

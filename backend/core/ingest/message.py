@@ -213,7 +213,7 @@ def convert_openai_message(item: Any, position: int, ctx: MessageContext) -> Mes
         tool_call_id = ctx.take_pending_call_id()
     elif tool_call_id is not None and not isinstance(tool_call_id, str):
         tool_call_id = to_json_text(tool_call_id)
-    if len(item) > 2 and not OPENAI_MESSAGE_KEYS.issuperset(item):
+    if not OPENAI_MESSAGE_KEYS.issuperset(item):
         unknown = ", ".join(sorted(str(k) for k in item if k not in OPENAI_MESSAGE_KEYS))
         ctx.add(
             "unrecognized_message_key", f"{where} has keys outside the chat format: {unknown}.", "warning"

@@ -174,7 +174,8 @@ def detect_container(
             kind="empty",
         )
     if first == "[":
-        return "json_array", None
+        # One array per line is JSON Lines whose records are not objects: report them line by line.
+        return ("jsonl" if is_jsonl_of_arrays(text, is_complete) else "json_array"), None
     if first == "{":
         if is_jsonl(path, compression, text, is_complete):
             return "jsonl", None
@@ -226,6 +227,21 @@ def is_jsonl(path: Path, compression: Compression, text: str, is_complete: bool)
     return detect_format(record) is not SourceFormat.UNKNOWN or not any(
         isinstance(value, list) and value and isinstance(value[0], dict) for value in record.values()
     )
+
+
+def is_jsonl_of_arrays(text: str, is_complete: bool) -> bool:
+    lines = [line for line in text.split("\n") if line.strip()]
+    if not is_complete and not text.endswith("\n"):
+        lines = lines[:-1]
+    return len(lines) > 1 and all(parses_as_value(line.encode()) for line in lines[:2])
+
+
+def parses_as_value(line: bytes) -> bool:
+    try:
+        orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return False
+    return True
 
 
 def parses_as_object(line: bytes) -> bool:
