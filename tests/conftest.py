@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -20,3 +22,12 @@ def shared_file(name: str) -> Path:
 @pytest.fixture
 def shared_data() -> Path:
     return SHARED_DATA
+
+
+def generated_chat_file(directory: Path, examples: int, seed: int = 1234) -> Path:
+    """A chat JSONL made by the benchmark generator in shared/bench (about 800 bytes per example)."""
+    out = directory / f"chat_{examples}_{seed}.jsonl"
+    if not out.exists():
+        generator = REPO_ROOT.parent / "shared" / "bench" / "gen_chat_jsonl.py"
+        subprocess.run([sys.executable, str(generator), str(examples), str(out), str(seed)], check=True)
+    return out

@@ -10,6 +10,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from backend.core import errors as e
@@ -76,6 +77,20 @@ def install_error_handlers(app: FastAPI) -> None:
         code = HTTP_CODES.get(exc.status_code, "http_error")
         return JSONResponse({"detail": str(exc.detail), "error": code}, status_code=exc.status_code,
                             headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(SQLAlchemyError)
+    async def _database(request: Request, exc: SQLAlchemyError) -> JSONResponse:
+        log.error("database error on %s %s: %s", request.method, request.url.path, exc)
+        return JSONResponse({"detail": "The database is unavailable right now; nothing was saved. "
+                                       "Try again in a moment.", "error": "database_unavailable"},
+                            status_code=503, headers={"Retry-After": "5"})
+
+    @app.exception_handler(OSError)
+    async def _storage(request: Request, exc: OSError) -> JSONResponse:
+        log.error("storage error on %s %s: %s", request.method, request.url.path, exc)
+        return JSONResponse({"detail": "Storage is unavailable right now (disk full or not writable); nothing "
+                                       "was saved. Try again later.", "error": "storage_unavailable"},
+                            status_code=503, headers={"Retry-After": "30"})
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -132,6 +132,11 @@ class AnalysisRunner:
             return AnalysisOutcome(None, "analysis_crashed",
                                    "The analysis worker stopped unexpectedly (out of memory or killed). "
                                    "Nothing was lost: retry the analysis with POST /analyze/{session_id}.")
+        except OSError as exc:
+            log.error("storage error while analysing %s: %s", dataset_id, exc)
+            return AnalysisOutcome(None, "storage_unavailable",
+                                   "The analysis could not read or write its files (disk full or not writable). "
+                                   "Nothing was lost: retry with POST /analyze/{session_id} once the disk is fixed.")
         except Exception:
             log.exception("analysis of %s failed", dataset_id)
             return AnalysisOutcome(None, "analysis_failed",

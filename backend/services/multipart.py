@@ -111,7 +111,7 @@ async def receive_file_part(content_type: str | None, body: AsyncIterator[bytes]
         async for chunk in body:
             parser.write(chunk)
         parser.finalize()
-    except PayloadTooLargeError:
+    except (PayloadTooLargeError, OSError):  # too large, or the disk failed: not the client's format
         writer.close()
         target.unlink(missing_ok=True)
         raise
