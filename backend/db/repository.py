@@ -98,6 +98,16 @@ async def get_notebook_by_token(session: AsyncSession, download_token: str) -> N
     return result.one_or_none()
 
 
+async def list_notebooks_for_dataset(session: AsyncSession, owner_id: str, dataset_id: str) -> list[Notebook]:
+    """The owner's notebooks generated from this dataset (one per generation), oldest first."""
+    rows = await session.scalars(
+        select(Notebook)
+        .where(Notebook.owner_id == owner_id, Notebook.dataset_id == dataset_id)
+        .order_by(Notebook.created_at, Notebook.id)
+    )
+    return list(rows)
+
+
 async def delete_notebook(session: AsyncSession, notebook_id: str) -> None:
     """Delete the row (jobs that pointed at it keep existing with notebook_id set to NULL)."""
     await session.execute(

@@ -6,6 +6,8 @@ import hashlib
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -13,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db import repository as repo
 from backend.db.engine import create_engine, create_sessionmaker
-from backend.db.models import Dataset, Notebook
+from backend.db.models import Dataset
 from backend.services import storage
 from backend.settings import Settings
 from tests.api.conftest import upload_and_analyze
@@ -248,48 +250,51 @@ async def test_list_is_paged_newest_first_with_headers(
         assert (await client.get("/jobs", params=params, headers=alice)).status_code == 422
 
 
-async def test_delete_removes_the_notebook_and_an_unshared_dataset(
+async def generate(client: httpx.AsyncClient, session_id: str, headers: dict[str, str]) -> dict[str, Any]:
+    r = await client.post(
+        "/generate", json={"session_id": session_id, "model_id": "smollm2-135m-instruct"}, headers=headers
+    )
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+async def notebook_files(settings: Settings, owner_id: str, session_id: str) -> list[Path]:
+    async with database(settings) as session:
+        notebooks = await repo.list_notebooks_for_dataset(session, owner_id, session_id)
+    return [storage.notebook_path(settings, n.stored_name) for n in notebooks]
+
+
+async def test_delete_removes_the_notebooks_and_an_unshared_dataset(
     client: httpx.AsyncClient, auth_headers: Headers, settings: Settings
 ) -> None:
     alice = auth_headers("user-alice")
     session_id, analysis = await upload_and_analyze(client, shared_file(TOY), headers=alice)
     assert analysis.status_code == 200
-    job = (await client.get("/jobs", headers=alice)).json()[0]
     upload = storage.upload_path(settings, session_id, "upload.jsonl")
     assert upload.read_bytes() == shared_file(TOY).read_bytes()
-
-    notebook_file = storage.notebook_path(settings, "nb-delete-test-01.ipynb")
-    notebook_file.parent.mkdir(parents=True, exist_ok=True)
-    notebook_file.write_text('{"cells": []}')
+    # Generated twice: the job points at the second notebook, and the first must not be left behind.
+    first, second = await generate(client, session_id, alice), await generate(client, session_id, alice)
+    (job,) = (await client.get("/jobs", headers=alice)).json()
+    assert (job["status"], job["model_id"]) == ("generated", "smollm2-135m-instruct")
+    files = await notebook_files(settings, "user-alice", session_id)
+    assert [f.stat().st_size for f in files] == [first["size_bytes"], second["size_bytes"]]
     async with database(settings) as session:
-        await repo.add_notebook(
-            session,
-            Notebook(
-                id="nb-delete-test-01",
-                dataset_id=session_id,
-                owner_id="user-alice",
-                model_id="qwen2.5-0.5b",
-                training_config={},
-                stored_name=notebook_file.name,
-                size_bytes=13,
-                download_token="tok-delete-01",
-                expires_at=datetime.now(UTC) + timedelta(days=7),
-            ),
-        )
-        await repo.update_job(
-            session, "user-alice", job["id"], notebook_id="nb-delete-test-01", status="generated"
-        )
+        linked = await repo.get_notebook(session, job["notebook_id"])
+        assert linked is not None and storage.notebook_path(settings, linked.stored_name) == files[1]
 
     r = await client.delete(f"/jobs/{job['id']}", headers=alice)
     assert r.status_code == 204 and r.content == b""
     assert (await client.get(f"/jobs/{job['id']}", headers=alice)).status_code == 404
-    assert not notebook_file.exists() and not upload.exists()
+    assert not any(f.exists() for f in files) and not upload.exists()
     assert not storage.dataset_dir(settings, session_id).exists()
     async with database(settings) as session:
-        assert await repo.get_notebook(session, "nb-delete-test-01") is None
+        assert await repo.list_notebooks_for_dataset(session, "user-alice", session_id) == []
+        assert await repo.get_notebook(session, job["notebook_id"]) is None
         assert await repo.get_dataset(session, session_id) is None
-    r = await client.get(f"/analyze/{session_id}", headers=alice)
-    assert r.status_code == 404
+    for g in (first, second):
+        assert (await client.get(g["download_url"], headers=alice)).status_code == 404
+    assert (await client.get(f"/analyze/{session_id}", headers=alice)).status_code == 404
     assert (await client.delete(f"/jobs/{job['id']}", headers=alice)).status_code == 404
 
 
@@ -303,9 +308,17 @@ async def test_delete_keeps_a_dataset_another_job_still_uses(
     bob_job = (await client.post("/jobs", json={"session_id": session_id}, headers=bob)).json()
     upload = storage.upload_path(settings, session_id, "upload.jsonl")
 
+    await generate(client, session_id, alice)
+    bob_notebook = await generate(client, session_id, bob)
+    (alice_file,) = await notebook_files(settings, "user-alice", session_id)
+    (bob_file,) = await notebook_files(settings, "user-bob", session_id)
+
     assert (await client.delete(f"/jobs/{alice_job['id']}", headers=alice)).status_code == 204
     assert upload.exists() and (await client.get(f"/analyze/{session_id}")).status_code == 200
-    assert (await client.get(f"/jobs/{bob_job['id']}", headers=bob)).status_code == 200
+    assert (await client.get(f"/jobs/{bob_job['id']}", headers=bob)).json()["status"] == "generated"
+    assert not alice_file.exists() and bob_file.exists()
+    assert (await client.get(bob_notebook["download_url"], headers=bob)).status_code == 200
 
     assert (await client.delete(f"/jobs/{bob_job['id']}", headers=bob)).status_code == 204
     assert not upload.exists() and (await client.get(f"/analyze/{session_id}")).status_code == 404
+    assert not bob_file.exists()

@@ -283,3 +283,21 @@ async def test_record_job_progress_survives_a_concurrent_insert(
     async with maker() as fresh:
         job = await repo.find_job_for_session(fresh, "user-a", "sess-race-01")
         assert job is not None and (job.status, job.model_id) == ("analyzed", "smollm2-360m")
+
+
+async def test_notebooks_of_one_owner_and_dataset(session: AsyncSession) -> None:
+    await repo.add_dataset(session, make_dataset("ds-notebooks-1"))
+    await repo.add_dataset(session, make_dataset("ds-notebooks-2"))
+    for notebook_id, dataset_id, owner in [
+        ("nb-list-0001", "ds-notebooks-1", "user-a"),
+        ("nb-list-0002", "ds-notebooks-1", "user-b"),
+        ("nb-list-0003", "ds-notebooks-1", "user-a"),
+        ("nb-list-0004", "ds-notebooks-2", "user-a"),
+        ("nb-list-0005", "ds-notebooks-1", None),
+    ]:
+        notebook = make_notebook(notebook_id, dataset_id, owner_id=owner)
+        notebook.created_at = T0 + timedelta(minutes=int(notebook_id[-1]))
+        await repo.add_notebook(session, notebook)
+    found = await repo.list_notebooks_for_dataset(session, "user-a", "ds-notebooks-1")
+    assert [n.id for n in found] == ["nb-list-0001", "nb-list-0003"]
+    assert await repo.list_notebooks_for_dataset(session, "user-c", "ds-notebooks-1") == []

@@ -118,7 +118,7 @@ async def find_or_create_job(
 
 async def delete_job_and_files(state: AppState, session: SessionDep, user: User, job_id: str) -> None:
     job = await owned_job(session, user, job_id)
-    notebook = await _notebook_to_delete(session, user, job)
+    notebooks = await _notebooks_to_delete(session, user, job)
     dataset = await _dataset_to_delete(session, user, job)
     if dataset is not None and state.runner.is_running(dataset.id):
         raise ConflictError(
@@ -126,23 +126,30 @@ async def delete_job_and_files(state: AppState, session: SessionDep, user: User,
             code="analysis_running",
         )
     await repo.delete_job(session, user.id, job.id)
-    if notebook is not None:
+    for notebook in notebooks:
         await repo.delete_notebook(session, notebook.id)
     if dataset is not None:
         await repo.delete_dataset(session, dataset.id)
     # Rows first, files after the commit: a failed commit must not leave rows that point at nothing.
     await session.commit()
-    if notebook is not None:
+    for notebook in notebooks:
         storage.delete_notebook_file(state.settings, notebook)
     if dataset is not None:
         storage.delete_dataset_files(state.settings, dataset)
 
 
-async def _notebook_to_delete(session: SessionDep, user: User, job: Job) -> Notebook | None:
-    if job.notebook_id is None:
-        return None
-    notebook = await repo.get_notebook(session, job.notebook_id)
-    return notebook if notebook is not None and is_visible_to(notebook.owner_id, user) else None
+async def _notebooks_to_delete(session: SessionDep, user: User, job: Job) -> list[Notebook]:
+    """The job's notebook and every earlier one the user generated from the same upload (regenerations)."""
+    found: dict[str, Notebook] = {}
+    if job.session_id is not None:
+        found.update(
+            (n.id, n) for n in await repo.list_notebooks_for_dataset(session, user.id, job.session_id)
+        )
+    if job.notebook_id is not None and job.notebook_id not in found:
+        notebook = await repo.get_notebook(session, job.notebook_id)
+        if notebook is not None and is_visible_to(notebook.owner_id, user):
+            found[notebook.id] = notebook
+    return list(found.values())
 
 
 async def _dataset_to_delete(session: SessionDep, user: User, job: Job) -> Dataset | None:
