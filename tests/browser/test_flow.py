@@ -171,9 +171,9 @@ def test_full_flow_from_upload_to_notebook(page: Page, steps: Steps, live_server
     )
 
 
-def _first_example(server: LiveServer, session_id: str) -> dict[str, Any]:
+def _first_example(server: LiveServer, session_id: str, position: int = 0) -> dict[str, Any]:
     with server.api() as api:
-        page = api.get(f"/preview/{session_id}", params={"page": 1, "page_size": 1}).json()
+        page = api.get(f"/preview/{session_id}", params={"page": position + 1, "page_size": 1}).json()
     return dict(page["examples"][0])
 
 
@@ -215,3 +215,79 @@ def test_drop_a_file_and_compare_duplicates(page: Page, steps: Steps, live_serve
     overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"the page is {overflow}px wider than a phone screen"
     steps.shot("phone-width")
+
+
+def test_controls_are_labelled_and_the_file_picker_is_keyboard_reachable(
+    page: Page, steps: Steps, live_server: LiveServer
+) -> None:
+    # From the top of a fresh page, the keyboard reaches the skip link first, then the file picker.
+    open_app(page, live_server)
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    for _ in range(10):
+        page.keyboard.press("Tab")
+        if page.evaluate("() => document.activeElement.id") == "file-input":
+            break
+    expect(page.locator("#file-input")).to_be_focused()
+    steps.shot("keyboard-focus-on-file-picker", full_page=False)
+
+    upload_with_picker(page, "llamafactory_pr5606_oai_same10_as_json_array.json")
+    page.get_by_role("button", name="Recommend models").click()
+    page.locator("li.model-card").first.get_by_role("button", name=re.compile("^Use ")).click()
+    expect(page.locator("#train-fields input").first).to_be_visible()
+    unlabelled = page.evaluate(
+        """() => [...document.querySelectorAll('input, select, textarea')]
+            .filter((c) => !(c.labels && c.labels.length) && !c.getAttribute('aria-label'))
+            .map((c) => c.id || c.name)"""
+    )
+    assert unlabelled == []
+    charts = page.locator("svg[role=img]")
+    expect(charts).to_have_count(2)
+    for chart in charts.all():
+        assert (chart.get_attribute("aria-label") or "").strip()
+
+
+def test_template_preview_uses_each_catalogue_models_markers(
+    page: Page, steps: Steps, live_server: LiveServer
+) -> None:
+    """Every trained span follows the catalogue's response marker, every user turn its instruction marker."""
+    with live_server.api() as api:
+        models = api.get("/models").json()
+    open_app(page, live_server)
+    upload_with_picker(page, "openai_cookbook_toy_chat_fine_tuning.jsonl")
+    session_id = page.evaluate("() => document.body.dataset.sessionId")
+    record = _first_example(live_server, session_id, position=1)  # multi-turn, with a system prompt
+    roles = [m["role"] for m in record["messages"]]
+    assistant_texts = [m["content"] for m in record["messages"] if m["role"] == "assistant"]
+    assert roles.count("assistant") >= 2
+
+    for model in models:
+        page.select_option("#template-select", model["model_id"])
+        expect(page.locator("#template-note")).to_contain_text(model["name"])
+        rendered = page.locator(f"#record-{record['index']} pre.templated")
+        expect(rendered).to_be_visible()
+        spans = rendered.evaluate(
+            """(pre) => {
+                let before = "";
+                const out = [];
+                for (const node of pre.childNodes) {
+                    const isTrained = node.nodeName === "MARK" && !node.classList.contains("marker");
+                    if (isTrained) out.push({ before, text: node.textContent });
+                    before += node.textContent;
+                }
+                return { spans: out, text: before };
+            }"""
+        )
+        assert [s["text"] for s in spans["spans"]] == assistant_texts, model["model_id"]
+        for span in spans["spans"]:
+            assert span["before"].endswith(model["response_marker"]), (
+                model["model_id"],
+                span["before"][-60:],
+            )
+        assert spans["text"].count(model["instruction_marker"]) == roles.count("user"), model["model_id"]
+        if not model["supports_system_role"]:
+            # The system prompt is folded into the first user turn, as these templates do.
+            system = next(m["content"] for m in record["messages"] if m["role"] == "system")
+            first_user = next(m["content"] for m in record["messages"] if m["role"] == "user")
+            assert f"{system}\n\n{first_user}" in spans["text"], model["model_id"]
+    steps.shot("template-preview-last-model", full_page=False)
