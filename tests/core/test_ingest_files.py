@@ -360,6 +360,7 @@ def zip_bytes() -> bytes:
             "plain_text",
             "prose",
         ),
+        (b"[Verse 1]\nThe rain, it falls on the plain\n[Chorus]\nAnd again\n", "plain_text", "[Verse 1]"),
         (zip_bytes(), "binary", "ZIP archive"),
         (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "binary", "PDF"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary", "PNG image"),

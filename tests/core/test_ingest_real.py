@@ -191,3 +191,22 @@ def test_cookbook_toy_file_keeps_the_long_banana_reply() -> None:
     last = parsed[4].conversation
     assert last is not None
     assert last.messages[-1].content.count("Eat a banana!") == 2000
+
+
+@pytest.mark.parametrize("block_bytes", [7, 500, 65536])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "llamafactory_glaive_toolcall_en_demo.json",
+        "llamafactory_pr5606_openai_training_data_blank_lines.jsonl",
+        "messy_axolotl_pr3685_val_sample10_utf16le_bom.jsonl",
+    ],
+)
+def test_block_boundaries_do_not_change_what_is_read(
+    monkeypatch: pytest.MonkeyPatch, name: str, block_bytes: int
+) -> None:
+    """Reading in tiny blocks splits strings, escapes, numbers and UTF-8/UTF-16 characters everywhere."""
+    path = shared_file(name)
+    expected = [(r.index, r.line, r.raw, r.conversation) for r in read_all(path)]
+    monkeypatch.setattr("backend.core.ingest.reader.BLOCK_BYTES", block_bytes)
+    assert [(r.index, r.line, r.raw, r.conversation) for r in read_all(path)] == expected

@@ -65,6 +65,17 @@ class TextBuffer:
         self.buf += block
         return True
 
+    def grow(self) -> bool:
+        """Read on until the unconsumed text has doubled (or the text ends); False if nothing came.
+
+        Doubling keeps a record that spans many blocks from being re-parsed once per block.
+        """
+        wanted = 2 * max(len(self.buf) - self.pos, 1)
+        grew = False
+        while len(self.buf) - self.pos < wanted and self.fill():
+            grew = True
+        return grew
+
     def peek(self) -> str:
         """The next non-whitespace character, without consuming it ("" at the end of the text)."""
         while True:
@@ -129,7 +140,7 @@ def read_value(tb: TextBuffer) -> Element:
             value, end = DECODER.raw_decode(tb.buf, start)
         except json.JSONDecodeError as exc:
             end = find_value_end(tb.buf, start)
-            if end < 0 and tb.fill():
+            if end < 0 and tb.grow():
                 continue  # the element runs past the buffer: read on and try again
             start = tb.pos  # fill() may have moved the buffer
             if end < 0:

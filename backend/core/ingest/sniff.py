@@ -173,6 +173,8 @@ def detect_container(
             "there are no records in it.",
             kind="empty",
         )
+    if first in "[{" and not looks_like_json(stripped):
+        first = ""  # e.g. "[Verse 1] ..." is prose that happens to start with a bracket
     if first == "[":
         # One array per line is JSON Lines whose records are not objects: report them line by line.
         return ("jsonl" if is_jsonl_of_arrays(text, is_complete) else "json_array"), None
@@ -195,6 +197,13 @@ def detect_container(
         f"It begins: {first_line[:80]!r}. {EXPORT_HINT}",
         kind="plain_text",
     )
+
+
+def looks_like_json(text: str) -> bool:
+    """Whether what follows an opening bracket could start JSON (a value, a key, or the close)."""
+    after = text[1:].lstrip()[:1]
+    allowed = '"}' if text[0] == "{" else '{["-0123456789tfn]'
+    return after == "" or after in allowed
 
 
 def is_json_scalar(text: str) -> bool:
