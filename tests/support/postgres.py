@@ -8,6 +8,9 @@ free TCP port on 127.0.0.1 only, trusts local connections and skips fsync (test 
     url = create_database("jobs_test")   # a fresh, empty database → postgresql+asyncpg URL
     drop_database(url)
 
+or, in a test module or conftest, `from tests.support.postgres import postgres_url` and request the
+`postgres_url` fixture (a fresh database per test, dropped afterwards).
+
 If the server cannot start, `postgres_server()` raises PostgresUnavailable with the server's log: the
 tests marked `postgres` must fail loudly, never skip.
 """
@@ -24,8 +27,11 @@ import subprocess
 import tempfile
 import threading
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
 
 DEFAULT_USER = "postgres"
 START_TIMEOUT_SECONDS = 60
@@ -197,3 +203,11 @@ def drop_database(url: str) -> None:
     server = postgres_server()
     name = url.rsplit("/", 1)[-1]
     server.psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty database on the test server for one test (mark the test `postgres`)."""
+    url = create_database()
+    yield url
+    drop_database(url)
