@@ -124,7 +124,9 @@ def test_glaive_tool_calls(reports: dict[str, Any]) -> None:
     # README's 110,446 content tokens count the function_call texts as content; add them back to compare
     records = json.loads(shared_file(GLAIVE).read_text(encoding="utf-8"))
     count = get_counter("cl100k_base").count
-    call_tokens = sum(count(t["value"]) for r in records for t in r["conversations"] if t["from"] == "function_call")
+    call_tokens = sum(
+        count(t["value"]) for r in records for t in r["conversations"] if t["from"] == "function_call"
+    )
     assert sum(report.tokens_by_role.values()) + call_tokens == 110446
 
 

@@ -8,15 +8,15 @@ wording lives here too so that every issue reads the same way.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
 import orjson
 
-from backend.core.analysis.pii import SECRET_KINDS, find_pii_in
+from backend.core.analysis.pii import SECRET_KINDS
 from backend.core.conversation import CANONICAL_ROLES, Conversation, Message
 
+CANONICAL_ROLE_SET = frozenset(CANONICAL_ROLES)
 SHORT_REPLY_CHARS = 10  # an assistant reply shorter than this (stripped) is "very short"
 
 Severity = Literal["error", "warning", "info"]
@@ -163,50 +163,61 @@ def describe_issue_code(code: str, message: str | None = None) -> IssueKind:
     )
 
 
-def check_conversation(conv: Conversation) -> Iterator[str]:
-    """The per-example issue codes of one conversation (each at most once)."""
-    messages = conv.messages
-    roles = [m.role for m in messages]
+def check_conversation(conv: Conversation, roles: list[str], pii_kinds: set[str]) -> list[str]:
+    """The per-example issue codes of one conversation (each at most once).
+
+    `roles` are its messages' roles and `pii_kinds` what pii.find_pii found in its text: the
+    caller has them already, and this runs once per example of files of millions.
+    """
+    codes: list[str] = []
     if "assistant" not in roles:
-        yield "missing_assistant"
+        codes.append("missing_assistant")
     if "user" not in roles:
-        yield "missing_user"
-    turns = [r for r in roles if r != "system"]
-    if turns and turns[0] == "assistant":
-        yield "assistant_first"
+        codes.append("missing_user")
+    first_turn = next((r for r in roles if r != "system"), None)
+    if first_turn == "assistant":
+        codes.append("assistant_first")
     if has_consecutive_same_role(roles):
-        yield "consecutive_same_role"
+        codes.append("consecutive_same_role")
     if roles and roles[-1] != "assistant":
-        yield "not_ending_with_assistant"
-    if any(not m.content.strip() and not m.tool_calls for m in messages):
-        yield "empty_content"
-    if any(is_short_reply(m) for m in messages):
-        yield "short_reply"
-    if any(r not in CANONICAL_ROLES for r in roles):
-        yield "unknown_role"
+        codes.append("not_ending_with_assistant")
+    empty = short = has_calls = False
+    for m in conv.messages:
+        stripped = len(m.content.strip())
+        if m.tool_calls:
+            has_calls = True
+        elif stripped == 0:
+            empty = True
+        elif m.role == "assistant" and stripped < SHORT_REPLY_CHARS:
+            short = True
+    if empty:
+        codes.append("empty_content")
+    if short:
+        codes.append("short_reply")
+    if not CANONICAL_ROLE_SET.issuperset(roles):
+        codes.append("unknown_role")
     if conv.extra_keys:
-        yield "extra_keys"
-    if has_unanswered_tool_call(messages):
-        yield "tool_call_without_result"
-    kinds = find_pii_in(m.content for m in messages)
-    if "email" in kinds:
-        yield "pii_email"
-    if "phone" in kinds:
-        yield "pii_phone"
-    if kinds & SECRET_KINDS:
-        yield "secret"
+        codes.append("extra_keys")
+    if has_calls and has_unanswered_tool_call(conv.messages):
+        codes.append("tool_call_without_result")
+    if pii_kinds:
+        if "email" in pii_kinds:
+            codes.append("pii_email")
+        if "phone" in pii_kinds:
+            codes.append("pii_phone")
+        if not pii_kinds.isdisjoint(SECRET_KINDS):
+            codes.append("secret")
+    return codes
 
 
 def has_consecutive_same_role(roles: list[str]) -> bool:
     """Two adjacent turns of one role; consecutive tool results (parallel calls) are normal."""
-    return any(a == b and a != "tool" for a, b in zip(roles, roles[1:], strict=False))
-
-
-def is_short_reply(message: Message) -> bool:
-    if message.role != "assistant" or message.tool_calls:
-        return False
-    text = message.content.strip()
-    return 0 < len(text) < SHORT_REPLY_CHARS
+    previous = None
+    for role in roles:
+        if role == previous and role != "tool":
+            return True
+        previous = role
+    return False
 
 
 def has_unanswered_tool_call(messages: tuple[Message, ...]) -> bool:

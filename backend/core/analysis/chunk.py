@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from backend.core.tokens import TokenizerInfo
+
 Ref = tuple[int, int | None]  # (local record index, line)
 
 # bit flags per example (ChunkResult.flags)
@@ -94,6 +96,7 @@ class ChunkResult:
     system_texts: dict[int, str]  # system hash -> its text (cut), for the report's most common prompts
     format_first: dict[str, list[Ref]]  # format -> first records written in it
     cookbook: CookbookColumns
+    tokenizer: TokenizerInfo  # what counted, so the parent need not load the tokenizer itself
     timings: dict[str, float]
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from backend.core.analysis.chunk import HAS_PROMPT
 from backend.core.analysis.report import DuplicateGroups, Duplicates, NearDuplicates
 from backend.core.dedup import (
@@ -66,9 +68,11 @@ def _groups(merged: Merged, groups: list[list[int]], cap: int) -> DuplicateGroup
 
 def _prompt_groups(merged: Merged) -> list[list[int]]:
     """Examples that share their prompt (system and user turns) but not their whole conversation."""
-    has_prompt = (merged.flags & HAS_PROMPT) != 0
-    prompts: list[int | None] = [
-        p if ok else None
-        for p, ok in zip(merged.prompt_fingerprint.tolist(), has_prompt.tolist(), strict=True)
-    ]
-    return _sorted_groups(group_prompt_duplicates(prompts, merged.fingerprint.tolist()))
+    has_prompt = np.flatnonzero(merged.flags & HAS_PROMPT)
+    prompts = merged.prompt_fingerprint[has_prompt]
+    _, inverse, counts = np.unique(prompts, return_inverse=True, return_counts=True)
+    candidates = has_prompt[counts[inverse.reshape(-1)] > 1]  # a prompt seen once has no rival answer
+    groups = group_prompt_duplicates(
+        merged.prompt_fingerprint[candidates].tolist(), merged.fingerprint[candidates].tolist()
+    )
+    return _sorted_groups([[int(candidates[p]) for p in group] for group in groups])

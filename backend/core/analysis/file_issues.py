@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -15,14 +16,21 @@ from backend.core.analysis.chunk import (
     sum_counters,
 )
 from backend.core.analysis.issues import counter_detail, make_issue, share_detail, sort_issues
-from backend.core.analysis.report import Duplicates, Issue, OpenAIFigures, SystemPrompts, Truncation
+from backend.core.analysis.report import (
+    Duplicates,
+    Issue,
+    OpenAIFigures,
+    RecordRef,
+    SystemPrompts,
+    Truncation,
+)
 
 if TYPE_CHECKING:
     from backend.core.analysis.merge import Merged
     from backend.core.analysis.plan import AnalysisPlan
 
 MANY_SYSTEM_PROMPTS = 10  # more distinct system prompts than this is reported
-FEW_EXAMPLES = 50
+FEW_EXAMPLES = 100  # the largest size that score.SIZE_PENALTIES deducts for
 
 
 def build_issues(
@@ -179,5 +187,5 @@ def _system_prompt_issues(merged: Merged, prompts: SystemPrompts, cap: int) -> l
     return issues
 
 
-def _pairs(refs: list[object]) -> list[tuple[int, int | None]]:
-    return [(r.index, r.line) for r in refs]  # type: ignore[attr-defined]
+def _pairs(refs: Sequence[RecordRef]) -> list[tuple[int, int | None]]:
+    return [(r.index, r.line) for r in refs]

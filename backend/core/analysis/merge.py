@@ -8,9 +8,10 @@ single-pass analysis of one file list the very same records.
 from __future__ import annotations
 
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -96,27 +97,24 @@ def merge_results(plan: AnalysisPlan, results: list[ChunkResult], store_dir: Pat
         raise InvalidInputError("merge_results needs exactly one result for every chunk of the plan.")
     cap = plan.options.max_examples_listed
     record_bases = np.concatenate([[0], np.cumsum([r.records for r in results])]).astype(np.int64)
-    byte_bases = np.concatenate([[0], np.cumsum([r.canonical_bytes for r in results])]).astype(np.int64)
     bases = [int(b) for b in record_bases[:-1]]
     merged = _concatenate(results, record_bases)
-    rows = (
-        np.column_stack(
-            [
-                merged.index,
-                merged.line,
-                np.concatenate([r.start + byte_bases[i] for i, r in enumerate(results)]),
-                np.concatenate([r.end + byte_bases[i] for i, r in enumerate(results)]),
-                merged.tokens,
-                merged.assistant_tokens,
-            ]
-        )
-        if merged.size
-        else np.zeros((0, 6), dtype=np.int64)
-    )
-    write_store(store_dir, len(results), rows)
-    timings: Counter[str] = Counter()
+    rows = np.column_stack(
+        [
+            merged.index,
+            merged.line,
+            _cat([np.full(r.start.size, r.chunk_no, dtype=np.int64) for r in results]),
+            _cat([r.start for r in results]),
+            _cat([r.end for r in results]),
+            merged.tokens,
+            merged.assistant_tokens,
+        ]
+    ).astype(np.int64)
+    write_store(store_dir, rows)
+    timings: defaultdict[str, float] = defaultdict(float)
     for r in results:
-        timings.update({f"worker_{k}": v for k, v in r.timings.items()})
+        for phase, seconds in r.timings.items():
+            timings[phase] += seconds
     timings["merge_store"] = time.perf_counter() - started
 
     t0 = time.perf_counter()
@@ -153,7 +151,7 @@ def merge_results(plan: AnalysisPlan, results: list[ChunkResult], store_dir: Pat
     quality = score_quality(issues, total_examples, records_total)
     total_tokens = int(merged.tokens.sum())
     roles = sum_counters(r.roles for r in results)
-    info = cached_counter(plan.options.tokenizer).info
+    info = results[0].tokenizer if results else cached_counter(plan.options.tokenizer).info
     timings["merge_report"] = time.perf_counter() - t0
     return Report(
         total_examples=total_examples,
@@ -212,8 +210,12 @@ def merge_results(plan: AnalysisPlan, results: list[ChunkResult], store_dir: Pat
     )
 
 
+def _cat(parts: list[npt.NDArray[np.int64]]) -> npt.NDArray[np.int64]:
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+
 def _concatenate(results: list[ChunkResult], record_bases: npt.NDArray[np.int64]) -> Merged:
-    def cat(name: str, dtype: type[np.generic]) -> npt.NDArray[np.generic]:
+    def cat(name: str, dtype: type[np.generic]) -> npt.NDArray[Any]:
         parts = [getattr(r, name) for r in results]
         return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype=dtype)
 
@@ -234,7 +236,7 @@ def _concatenate(results: list[ChunkResult], record_bases: npt.NDArray[np.int64]
         system_hash=cat("system_hash", np.uint64),
         band_keys=np.concatenate(bands) if bands else np.zeros((0, 0), dtype=np.uint64),
         format_code=cat("format_code", np.int8),
-    )  # type: ignore[arg-type]
+    )
 
 
 def _openai_figures(

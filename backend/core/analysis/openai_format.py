@@ -91,24 +91,32 @@ def validate_record(raw: Any, counts: Mapping[str, int]) -> CookbookRecord:
     if not messages or not isinstance(messages, list):
         return CookbookRecord(("missing_messages_list",), 0, 0, 0, False, False)
     errors: list[str] = []
-    total = 0
+    total = TOKENS_PER_EXAMPLE
     assistant = 0
-    roles: set[Any] = set()
+    roles: set[str | None] = set()
     for message in messages:
         if not isinstance(message, dict):
             errors.append("message_missing_key")
             continue
-        errors.extend(_message_errors(message))
         role = message.get("role")
-        roles.add(role if isinstance(role, str) else None)
-        total += TOKENS_PER_MESSAGE
-        for key, value in message.items():
-            total += counts[value_text(value)]
-            if key == "name":
+        content = message.get("content")
+        if (
+            len(message) == 2
+            and type(role) is str
+            and type(content) is str
+            and content
+            and role in RECOGNIZED_ROLES
+        ):
+            # the common case, {"role": ..., "content": "..."}: nothing to report, two texts to add
+            total += TOKENS_PER_MESSAGE + counts[role] + counts[content]
+        else:
+            errors.extend(_message_errors(message))
+            total += TOKENS_PER_MESSAGE + sum(counts[value_text(value)] for value in message.values())
+            if "name" in message:
                 total += TOKENS_PER_NAME
-        if role == "assistant" and message.get("content") is not None:
-            assistant += counts[value_text(message["content"])]
-    total += TOKENS_PER_EXAMPLE
+        roles.add(role if isinstance(role, str) else None)
+        if role == "assistant" and content is not None:
+            assistant += counts[value_text(content)]
     if "assistant" not in roles:
         errors.append("example_missing_assistant_message")
     return CookbookRecord(tuple(errors), len(messages), total, assistant, "system" in roles, "user" in roles)

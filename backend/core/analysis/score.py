@@ -70,7 +70,7 @@ def score_quality(issues: list[Issue], total_examples: int, records_total: int) 
         if total_examples < below:
             deductions.append(
                 Deduction(
-                    code="few_examples",
+                    code="too_few_examples",
                     points=points,
                     reason=f"Only {total_examples} usable examples: OpenAI requires at least 10 and suggests "
                     f"50–100 to start; fewer than {below} is too few for a reliable fine-tune.",

@@ -1,18 +1,19 @@
 """The analysis store: every usable example in canonical JSON, one line each, plus an index to page it.
 
-    <store_dir>/canonical.jsonl   {"messages": [...], "tools"?: "..."} per usable example, in file order
-    <store_dir>/index.npy         int64 rows (record index, line or -1, start byte, end byte,
-                                  tokens, assistant tokens), one per line of canonical.jsonl
+    <store_dir>/chunk-NNNNNN.jsonl  {"messages": [...], "tools"?: "..."} per usable example of chunk N,
+                                    in file order (the chunks in order make up the whole dataset)
+    <store_dir>/index.npy           int64 rows (record index, line or -1, chunk, start byte, end byte,
+                                    tokens, assistant tokens), one per usable example, in order
 
-Workers write one `chunk-NNNNNN.jsonl` each (streaming, never the whole file in memory); the
-merge concatenates them and writes the index last, so a store with an index is complete.
-Paging reads only the requested byte range.
+Each worker writes its chunk's file (streaming, never the whole dataset in memory) and the
+merge writes the index last, so a store with an index is complete. The chunk files are not
+concatenated: that would copy the whole dataset once more for nothing, since the index says
+where every example is. Paging reads only the requested byte ranges.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,10 +25,9 @@ import orjson
 
 from backend.core.errors import InvalidInputError, NotFoundError
 
-CANONICAL_FILE = "canonical.jsonl"
 INDEX_FILE = "index.npy"
-COL_INDEX, COL_LINE, COL_START, COL_END, COL_TOKENS, COL_ASSISTANT = range(6)
-INDEX_COLUMNS = 6
+COL_INDEX, COL_LINE, COL_CHUNK, COL_START, COL_END, COL_TOKENS, COL_ASSISTANT = range(7)
+INDEX_COLUMNS = 7
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,22 +67,11 @@ class ChunkWriter:
         self._file.close()
 
 
-def write_store(store_dir: Path, chunk_count: int, rows: npt.NDArray[np.int64]) -> None:
-    """Concatenate the chunk files into canonical.jsonl and write the index.
-
-    `rows` holds (index, line, start, end, tokens, assistant) with start/end already made global
-    (each chunk's offsets shifted by the sizes of the chunks before it).
-    """
-    target = store_dir / CANONICAL_FILE
-    with target.open("wb") as out:
-        for chunk_no in range(chunk_count):
-            part = chunk_file(store_dir, chunk_no)
-            with part.open("rb") as src:
-                shutil.copyfileobj(src, out, 1 << 22)
-            part.unlink()
+def write_store(store_dir: Path, rows: npt.NDArray[np.int64]) -> None:
+    """Write the index: (index, line, chunk, start, end, tokens, assistant) per usable example."""
     tmp = store_dir / (INDEX_FILE + ".tmp.npy")
     np.save(tmp, rows.astype(np.int64, copy=False).reshape(-1, INDEX_COLUMNS))
-    os.replace(tmp, store_dir / INDEX_FILE)  # the index appears only once the canonical file is whole
+    os.replace(tmp, store_dir / INDEX_FILE)  # the index appears whole, and only once every chunk is written
 
 
 def _load_index(store_dir: Path) -> npt.NDArray[np.int64]:
@@ -128,31 +117,35 @@ def read_examples_by_index(store_dir: Path, indexes: Sequence[int]) -> list[Stor
 
 def iter_canonical(store_dir: Path) -> Iterator[dict[str, Any]]:
     """Every usable example, in file order, as its canonical JSON object."""
-    _load_index(store_dir)
-    with (store_dir / CANONICAL_FILE).open("rb") as f:
-        for line in f:
-            yield orjson.loads(line)
+    chunks = np.unique(np.asarray(_load_index(store_dir)[:, COL_CHUNK]))
+    for chunk_no in chunks.tolist():
+        with chunk_file(store_dir, chunk_no).open("rb") as f:
+            for line in f:
+                yield orjson.loads(line)
 
 
 def _read_rows(store_dir: Path, rows: npt.NDArray[np.int64]) -> list[StoredExample]:
+    examples: list[StoredExample] = []
     if rows.shape[0] == 0:
-        return []
-    first, last = int(rows[0, COL_START]), int(rows[-1, COL_END])
-    with (store_dir / CANONICAL_FILE).open("rb") as f:
-        f.seek(first)
-        data = f.read(last - first)
-    examples = []
-    for row in rows:
-        obj = orjson.loads(data[int(row[COL_START]) - first : int(row[COL_END]) - first])
-        line = int(row[COL_LINE])
-        examples.append(
-            StoredExample(
-                index=int(row[COL_INDEX]),
-                line=line if line >= 0 else None,
-                messages=obj["messages"],
-                tools=obj.get("tools"),
-                token_count=int(row[COL_TOKENS]),
-                assistant_tokens=int(row[COL_ASSISTANT]),
+        return examples
+    # rows are consecutive examples: read one byte range per chunk file they fall in
+    boundaries = np.flatnonzero(np.diff(rows[:, COL_CHUNK])) + 1
+    for part in np.split(rows, boundaries):
+        first, last = int(part[0, COL_START]), int(part[-1, COL_END])
+        with chunk_file(store_dir, int(part[0, COL_CHUNK])).open("rb") as f:
+            f.seek(first)
+            data = f.read(last - first)
+        for row in part:
+            obj = orjson.loads(data[int(row[COL_START]) - first : int(row[COL_END]) - first])
+            line = int(row[COL_LINE])
+            examples.append(
+                StoredExample(
+                    index=int(row[COL_INDEX]),
+                    line=line if line >= 0 else None,
+                    messages=obj["messages"],
+                    tools=obj.get("tools"),
+                    token_count=int(row[COL_TOKENS]),
+                    assistant_tokens=int(row[COL_ASSISTANT]),
+                )
             )
-        )
     return examples

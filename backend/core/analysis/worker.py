@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import replace
 from functools import lru_cache
@@ -38,9 +38,10 @@ from backend.core.analysis.chunk import (
     Ref,
     RefList,
 )
+from backend.core.analysis.fastcount import SegmentCounter, make_fast_counter
 from backend.core.analysis.language import SAMPLE_CHARS, detect_language
 from backend.core.analysis.measure import iter_canonical_texts, measure_example
-from backend.core.analysis.pii import SECRET_KINDS, find_pii_in
+from backend.core.analysis.pii import SECRET_KINDS, find_pii
 from backend.core.analysis.plan import FORMAT_CODES, AnalysisPlan
 from backend.core.analysis.store import ChunkWriter, chunk_file
 from backend.core.conversation import Conversation, SourceFormat
@@ -64,12 +65,22 @@ def cached_counter(name: str) -> TokenCounter:
     return get_counter(name)
 
 
+@lru_cache(maxsize=8)
+def cached_batch_counter(name: str) -> TokenCounter | SegmentCounter:
+    """The fastest exact way to count a batch with this tokenizer, kept per process with its cache."""
+    counter = cached_counter(name)
+    return make_fast_counter(counter) or counter
+
+
 def analyze_chunk(plan: AnalysisPlan, chunk_no: int, store_dir: Path) -> ChunkResult:
     """Parse, convert, count, check and store one chunk; return its compact result."""
     acc = _ChunkAccumulator(plan, chunk_no, store_dir)
     try:
+        started = time.process_time()
         for batch in _batches(plan, chunk_no):
+            acc.timings["cpu_parse"] += time.process_time() - started
             acc.add_batch(batch)
+            started = time.process_time()
     finally:
         acc.writer.close()
     return acc.result()
@@ -98,7 +109,7 @@ class _ChunkAccumulator:
         self.chunk_no = chunk_no
         self.cap = plan.options.max_examples_listed
         self.max_len = plan.options.max_seq_length
-        self.counter = cached_counter(plan.options.tokenizer)
+        self.counter = cached_batch_counter(plan.options.tokenizer)
         self.writer = ChunkWriter(chunk_file(store_dir, chunk_no))
         self.records = 0
         self.cols: dict[str, list[int]] = {name: [] for name in _INT_COLUMNS}
@@ -115,15 +126,15 @@ class _ChunkAccumulator:
         self.system_texts: dict[int, str] = {}
         self.format_first: dict[str, list[Ref]] = {}
         self.cookbook = CookbookColumns()
-        self.timings: Counter[str] = Counter()
+        self.timings: defaultdict[str, float] = defaultdict(float)
 
     # --- one batch -------------------------------------------------------------------------------
     def add_batch(self, batch: list[ParsedRecord]) -> None:
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         usable = [r for r in batch if r.conversation is not None]
         cookbook_raws = [r for r in batch if _is_openai_record(r)]
         counts = self._count_texts(usable, cookbook_raws)
-        t1 = time.perf_counter()
+        t1 = time.process_time()
         for record in batch:
             self.records += 1
             if record.conversation is None:
@@ -132,14 +143,14 @@ class _ChunkAccumulator:
                 self._add_example(record, record.conversation, counts)
         for record in batch:
             self._add_cookbook(record, counts)
-        t2 = time.perf_counter()
+        t2 = time.process_time()
         texts = [_hashed_text(r.conversation) for r in usable if r.conversation is not None]
         if texts:
             self.band_keys.append(minhash_band_keys(texts))
-        t3 = time.perf_counter()
-        self.timings["tokenize"] += t1 - t0
-        self.timings["examples"] += t2 - t1
-        self.timings["minhash"] += t3 - t2
+        t3 = time.process_time()
+        self.timings["cpu_tokenize"] += t1 - t0
+        self.timings["cpu_examples"] += t2 - t1
+        self.timings["cpu_minhash"] += t3 - t2
 
     def _count_texts(self, usable: list[ParsedRecord], cookbook_raws: list[ParsedRecord]) -> dict[str, int]:
         texts: dict[str, None] = {}
@@ -173,6 +184,7 @@ class _ChunkAccumulator:
         self.roles.update(roles)
         fingerprint = conversation_fingerprint(conv)
         prompt = prompt_fingerprint(conv)
+        pii_kinds = find_pii("\n".join(m.content for m in conv.messages))
         flags = _flags(conv, roles, prompt is not None)
         if measured.total > self.max_len:
             flags |= OVER_LIMIT
@@ -202,19 +214,21 @@ class _ChunkAccumulator:
         firsts = self.format_first.setdefault(conv.format.value, [])
         if len(firsts) < self.cap:
             firsts.append(ref)
-        self._add_checks(record, conv, ref)
+        self._add_checks(record, conv, ref, roles, pii_kinds)
         if fingerprint % self.plan.language_modulus == 0:
             self.languages[detect_language(_language_sample(conv))] += 1
 
-    def _add_checks(self, record: ParsedRecord, conv: Conversation, ref: Ref) -> None:
-        codes = set(check_conversation(conv))
+    def _add_checks(
+        self, record: ParsedRecord, conv: Conversation, ref: Ref, roles: list[str], pii_kinds: set[str]
+    ) -> None:
+        codes = set(check_conversation(conv, roles, pii_kinds))
         if conv.format is SourceFormat.TEXT:
             codes -= _CHAT_ONLY_CODES  # raw text has no turns to order
         for issue in record.issues:
             codes.add(issue.code)
             self.issue_notes.setdefault(issue.code, issue.message)
         if "secret" in codes:
-            self.secret_kinds.update(find_pii_in(m.content for m in conv.messages) & SECRET_KINDS)
+            self.secret_kinds.update(pii_kinds & SECRET_KINDS)
         for code in sorted(codes):
             self.issues.setdefault(code, RefList()).add(ref, self.cap)
 
@@ -277,6 +291,9 @@ class _ChunkAccumulator:
             system_texts=self.system_texts,
             format_first=self.format_first,
             cookbook=self.cookbook,
+            tokenizer=self.counter.info
+            if isinstance(self.counter, TokenCounter)
+            else self.counter.counter.info,
             timings=dict(self.timings),
         )
 
