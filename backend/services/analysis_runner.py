@@ -40,6 +40,13 @@ OnFinished = Callable[[str, AnalysisOutcome], Awaitable[None]]
 OnStarted = Callable[[str], Awaitable[None]]
 
 
+def lower_worker_priority() -> None:
+    """Analysis workers yield the CPU to the server process, so requests stay fast while they work."""
+    import os
+
+    os.nice(10)
+
+
 def warm_up_worker(tokenizer: str) -> str:
     """Load the tokenizer once per worker so the first analysis does not pay for it."""
     from backend.core.tokens import get_counter
@@ -60,7 +67,8 @@ class AnalysisRunner:
 
     def _new_pool(self) -> ProcessPoolExecutor:
         # spawn, not fork: the server has threads (database driver, this runner) that a fork would copy mid-state.
-        return ProcessPoolExecutor(self._workers, mp_context=multiprocessing.get_context("spawn"))
+        return ProcessPoolExecutor(self._workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=lower_worker_priority)
 
     @property
     def pool(self) -> ProcessPoolExecutor:
