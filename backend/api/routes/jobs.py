@@ -5,18 +5,12 @@ Every query is scoped to the caller, so someone else's job is a 404 exactly like
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Query, Request, Response
 
 from backend.api.deps import CurrentUserDep, SessionDep, StateDep
 from backend.api.schemas.jobs import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, JobCreate, JobList, JobRead, JobUpdate
-from backend.auth import User
-from backend.core.errors import ConflictError, NotFoundError
 from backend.db import repository as repo
-from backend.db.models import Dataset, Job, Notebook
-from backend.services import datasets, storage
-from backend.services.state import AppState
+from backend.services.jobs import delete_job_and_files, find_or_create_job, owned_job
 
 router = APIRouter(tags=["jobs"])
 
@@ -49,7 +43,7 @@ async def create_job(
     body: JobCreate, response: Response, user: CurrentUserDep, session: SessionDep, state: StateDep
 ) -> JobRead:
     """Record a job for an upload session; the flow fills in the rest. One job per session and user."""
-    job, created = await find_or_create_job(state, session, user, body)
+    job, created = await find_or_create_job(state, session, user, body.session_id, body.dataset_filename)
     if not created:
         response.status_code = 200
     return JobRead.model_validate(job)
@@ -74,91 +68,6 @@ async def delete_job(job_id: str, user: CurrentUserDep, session: SessionDep, sta
     """Delete the job, its notebook, and its dataset unless another job still uses it."""
     await delete_job_and_files(state, session, user, job_id)
     return Response(status_code=204)
-
-
-# --- the logic behind the handlers ---
-
-
-def not_found(job_id: str) -> NotFoundError:
-    return NotFoundError(f"No job {job_id} in your history.", code="job_not_found")
-
-
-async def owned_job(session: SessionDep, user: User, job_id: str) -> Job:
-    job = await repo.get_job(session, user.id, job_id) if len(job_id) <= 64 else None
-    if job is None:
-        raise not_found(job_id)
-    return job
-
-
-def is_visible_to(owner_id: str | None, user: User) -> bool:
-    """Anonymous rows (no owner) are reachable by whoever holds their id; owned rows only by the owner."""
-    return owner_id is None or owner_id == user.id
-
-
-async def find_or_create_job(
-    state: AppState, session: SessionDep, user: User, body: JobCreate
-) -> tuple[Job, bool]:
-    """The caller's job for this upload (created if needed, filled from the dataset) and whether it is new."""
-    dataset = await datasets.get_dataset_for(state, body.session_id, user)  # 404 / 410 like the other routes
-    existing = await repo.find_job_for_session(session, user.id, body.session_id)
-    if existing is not None:
-        if body.dataset_filename:
-            existing = await repo.update_job(
-                session, user.id, existing.id, dataset_filename=body.dataset_filename
-            )
-        return existing, False
-    values: dict[str, Any] = {
-        "dataset_filename": body.dataset_filename or dataset.filename,
-        "status": "created",
-    }
-    if dataset.status == "ready" and dataset.report is not None:
-        values.update(status="analyzed", dataset_stats=datasets.job_stats(datasets.report_of(dataset)))
-    return await repo.record_job_progress(session, user.id, body.session_id, **values), True
-
-
-async def delete_job_and_files(state: AppState, session: SessionDep, user: User, job_id: str) -> None:
-    job = await owned_job(session, user, job_id)
-    notebooks = await _notebooks_to_delete(session, user, job)
-    dataset = await _dataset_to_delete(session, user, job)
-    if dataset is not None and state.runner.is_running(dataset.id):
-        raise ConflictError(
-            "This job's dataset is being analysed right now; delete the job once it finishes.",
-            code="analysis_running",
-        )
-    await repo.delete_job(session, user.id, job.id)
-    for notebook in notebooks:
-        await repo.delete_notebook(session, notebook.id)
-    if dataset is not None:
-        await repo.delete_dataset(session, dataset.id)
-    # Rows first, files after the commit: a failed commit must not leave rows that point at nothing.
-    await session.commit()
-    for notebook in notebooks:
-        storage.delete_notebook_file(state.settings, notebook)
-    if dataset is not None:
-        storage.delete_dataset_files(state.settings, dataset)
-
-
-async def _notebooks_to_delete(session: SessionDep, user: User, job: Job) -> list[Notebook]:
-    """The job's notebook and every earlier one the user generated from the same upload (regenerations)."""
-    found: dict[str, Notebook] = {}
-    if job.session_id is not None:
-        found.update(
-            (n.id, n) for n in await repo.list_notebooks_for_dataset(session, user.id, job.session_id)
-        )
-    if job.notebook_id is not None and job.notebook_id not in found:
-        notebook = await repo.get_notebook(session, job.notebook_id)
-        if notebook is not None and is_visible_to(notebook.owner_id, user):
-            found[notebook.id] = notebook
-    return list(found.values())
-
-
-async def _dataset_to_delete(session: SessionDep, user: User, job: Job) -> Dataset | None:
-    if job.session_id is None:
-        return None
-    if await repo.count_jobs_using_dataset(session, job.session_id, exclude_job_id=job.id) > 0:
-        return None  # another job (of this or another user) still refers to it
-    dataset = await repo.get_dataset(session, job.session_id)
-    return dataset if dataset is not None and is_visible_to(dataset.owner_id, user) else None
 
 
 def page_links(request: Request, limit: int, offset: int, total: int) -> str:
