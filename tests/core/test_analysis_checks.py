@@ -284,3 +284,28 @@ def test_languages_are_detected(tmp_path: Path) -> None:
     assert report.languages.counts == {"en": 1, "es": 1, "fr": 1, "ja": 1}
     assert report.languages.sampled == 4
     assert report.profile().languages == {"en": 0.25, "es": 0.25, "fr": 0.25, "ja": 0.25}
+
+
+def test_near_duplicates(tmp_path: Path) -> None:
+    story = (
+        "Once upon a time a small fox lived at the edge of a quiet forest and every morning it walked down "
+        "to the river to drink, watch the fish and listen to the birds singing in the tall old trees"
+    )
+    records = [
+        chat(msg("user", "Tell me a story."), msg("assistant", story)),
+        GOOD,
+        chat(msg("system", "Be kind."), msg("user", "Tell me a story."), msg("assistant", story + " again")),
+        chat(msg("user", "Tell me a story."), msg("assistant", story)),  # exact copy of 0: reported as exact
+    ]
+    report = analyse(tmp_path, records)
+    near = report.duplicates.near
+    assert (near.count, near.groups_count) == (1, 1)
+    assert [[r.index for r in g] for g in near.groups] == [[0, 2]]
+    assert (
+        0.7 < near.threshold < 0.75
+        and "MinHash" in near.method
+        and "system prompts left out" in near.hashed_text
+    )
+    assert report.duplicates.exact.count == 1 and report.duplicates.exact.examples[0].index == 3
+    issue = report.issue("near_duplicate")
+    assert issue is not None and [r.index for r in issue.examples] == [2]

@@ -61,6 +61,16 @@ def test_cookbook_toy_file_gives_the_cookbooks_printed_figures(reports: dict[str
     assert [r.index for r in report.issue("assistant_first").examples] == [3]  # type: ignore[union-attr]
     assert [r.index for r in report.issue("missing_user").examples] == [3]  # type: ignore[union-attr]
     assert report.truncation.examples_over == 1 and report.truncation.examples[0].index == 4
+    # the seed's GET /preview/{id}/distribution figures
+    preview = report.preview
+    assert preview.roles == {"system": 4, "user": 7, "assistant": 8}
+    assert preview.token_distribution == {"0-100": 3, "100-500": 1, "500-1000": 0, "1000+": 1}
+    assert preview.has_system_prompts is True
+    assert preview.multi_turn_percentage == 20.0 and report.multi_turn_share == 0.2
+    assert report.system_prompt_share == 0.8
+    lines = shared_file(TOY).read_text(encoding="utf-8").splitlines()
+    contents = [m["content"] for line in lines for m in json.loads(line)["messages"]]
+    assert preview.avg_message_length == round(sum(map(len, contents)) / len(contents), 1)
 
 
 def _without_lines(value: Any) -> Any:

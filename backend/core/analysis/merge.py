@@ -33,6 +33,7 @@ from backend.core.analysis.chunk import (
 )
 from backend.core.analysis.duplicates import find_duplicates
 from backend.core.analysis.file_issues import build_issues
+from backend.core.analysis.language import SAMPLE_CHARS
 from backend.core.analysis.plan import FORMATS, AnalysisPlan
 from backend.core.analysis.report import (
     Distributions,
@@ -323,8 +324,8 @@ def _languages(results: list[ChunkResult], modulus: int) -> Languages:
     counts = sum_counters(r.languages for r in results)
     sampled = sum(counts.values())
     method = (
-        "Unicode script, then a stopword profile for Latin-script text, over the first 1,000 characters "
-        "of the user and assistant turns; "
+        "Unicode script, then a stopword profile for Latin-script text, over the first "
+        f"{SAMPLE_CHARS:,} characters of the user and assistant turns; "
         + (
             "every example."
             if modulus == 1

@@ -207,6 +207,8 @@ class Report(_Frozen):
     languages: Languages
     quality: Quality
     preview: PreviewDistribution
+    # cpu_* are CPU seconds summed over the workers (parse, tokenize, examples, minhash); the others are
+    # wall seconds in the calling process (plan, chunks, merge_*, merge, total). For benchmarks.
     timings: dict[str, float]
 
     def profile(self) -> DatasetProfile:
