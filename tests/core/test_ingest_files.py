@@ -338,6 +338,8 @@ def zip_bytes() -> bytes:
     [
         (b"", "empty", "empty"),
         (b"  \n\n \r\n", "empty", "only whitespace"),
+        (gzip.compress(b""), "empty", "empty once decompressed"),
+        (b"\x1f\x8b\x08\x00garbage", "damaged_gzip", "gzip"),
         (
             b"<!DOCTYPE html>\n<html><head><title>data.jsonl at main</title></head><body>...</body></html>",
             "html",
@@ -476,3 +478,26 @@ def test_message_with_keys_outside_the_chat_format_is_a_warning(tmp_path: Path) 
         ("unrecognized_message_key", "warning"),
     ]
     assert "text" in record.issues[1].message
+
+
+def test_damaged_parquet_row_group_reports_each_of_its_rows(tmp_path: Path) -> None:
+    path = tmp_path / "d.parquet"
+    pq.write_table(pa.table({"text": [f"row {i}" for i in range(3000)]}), path, row_group_size=1000)
+    page_offset = pq.ParquetFile(path).metadata.row_group(1).column(0).data_page_offset
+    data = bytearray(path.read_bytes())
+    data[page_offset : page_offset + 64] = bytes(b ^ 0x5A for b in data[page_offset : page_offset + 64])
+    path.write_bytes(bytes(data))
+    records = read(path)
+    assert [r.index for r in records] == list(range(3000))  # every row accounted for
+    assert [r.conversation is not None for r in records] == [True] * 1000 + [False] * 1000 + [True] * 1000
+    assert {i.code for r in records[1000:2000] for i in r.issues} == {"damaged_file"}
+    assert records[1500].issues[0].message.startswith("Record 1500: row group 1 of the Parquet file cannot")
+    assert records[2999].raw == {"text": "row 2999"}
+
+
+def test_parquet_with_a_cut_off_footer_is_not_a_dataset(tmp_path: Path) -> None:
+    path = tmp_path / "d.parquet"
+    pq.write_table(pa.table({"text": ["a", "b"]}), path)
+    path.write_bytes(path.read_bytes()[:-20])
+    with pytest.raises(NotADatasetError, match="starts like a Parquet file"):
+        sniff_file(path)

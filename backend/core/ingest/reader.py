@@ -31,7 +31,11 @@ from backend.core.ingest.record import (
     make_issue,
 )
 from backend.core.ingest.source import CheckedReader, DamagedStreamError, Readable, open_binary
-from backend.core.ingest.tabular import iter_csv_rows, iter_parquet_rows, options_for_columns
+from backend.core.ingest.tabular import (
+    iter_csv_rows,
+    iter_parquet_rows,
+    options_for_columns,
+)
 
 BLOCK_BYTES = 4 << 20
 
@@ -291,7 +295,10 @@ def iter_table(path: Path, info: FileInfo, options: IngestOptions) -> Iterator[P
 
 def iter_parquet(path: Path, info: FileInfo, options: IngestOptions) -> Iterator[ParsedRecord]:
     effective: IngestOptions | None = None
-    for index, (columns, row) in enumerate(iter_parquet_rows(path, info.compression)):
+    for index, (columns, row, error) in enumerate(iter_parquet_rows(path, info.compression)):
+        if row is None:
+            yield make_failed_record(index, None, "damaged_file", f"{error}.")
+            continue
         if effective is None:
             effective = options_for_columns(columns, options)
         conversation, issues = to_conversation(row, index=index, line=None, options=effective)

@@ -86,6 +86,10 @@ def sniff_file(path: Path, options: IngestOptions = DEFAULT_OPTIONS) -> FileInfo
             f"The file is gzip-compressed, but {exc.reason}; nothing could be read from it.",
             kind="damaged_gzip",
         ) from exc
+    if not head:
+        raise NotADatasetError(
+            "The file is empty once decompressed: there is nothing to analyse.", kind="empty"
+        )
     if is_parquet_head(head):
         check_parquet_file(path, compression, options)
         return FileInfo("parquet", compression, "utf-8", None, size, None, False)  # Parquet text is UTF-8

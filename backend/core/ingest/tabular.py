@@ -183,12 +183,30 @@ def check_parquet_file(path: Path, compression: str, options: IngestOptions) -> 
     validate_mapping(columns, options)
 
 
-def iter_parquet_rows(path: Path, compression: str) -> Iterator[tuple[list[str], dict[str, Any]]]:
+def iter_parquet_rows(
+    path: Path, compression: str
+) -> Iterator[tuple[list[str], dict[str, Any] | None, str | None]]:
+    """(columns, row, None) per row, or (columns, None, reason) for each row of a damaged row group.
+
+    Row groups are read one at a time so damage in one loses only its own rows, each reported.
+    """
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     with parquet_path(path, compression) as readable:
         parquet = pq.ParquetFile(readable)
         columns = list(parquet.schema_arrow.names)
-        for batch in parquet.iter_batches(batch_size=1024):
-            for row in batch.to_pylist():
-                yield columns, row
+        for group in range(parquet.num_row_groups):
+            expected = parquet.metadata.row_group(group).num_rows
+            done = 0
+            try:
+                for batch in parquet.iter_batches(batch_size=1024, row_groups=[group]):
+                    for row in batch.to_pylist():
+                        yield columns, row, None
+                        done += 1
+            except (pa.ArrowException, OSError) as exc:
+                reason = (
+                    f"row group {group} of the Parquet file cannot be read ({' '.join(str(exc).split())})"
+                )
+                for _ in range(expected - done):
+                    yield columns, None, reason
