@@ -54,7 +54,9 @@ function jobRow(job) {
     el(
       "div",
       { class: "actions" },
-      url ? el("a", { class: "button", href: url, download: "", text: "Download notebook" }) : el("span", { class: "hint", text: "No notebook generated yet." }),
+      url
+        ? el("a", { class: "button", href: url, download: "", text: "Download notebook" })
+        : el("span", { class: "hint", text: job.notebook_id ? "A notebook was generated, but the server gave no download link for it." : "No notebook generated yet." }),
       job.colab_url ? el("a", { class: "button", href: job.colab_url, target: "_blank", rel: "noopener noreferrer", text: "Open in Colab" }) : null,
       deleteButton(job, row),
     ),

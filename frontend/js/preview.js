@@ -75,14 +75,19 @@ export function renderExample(example) {
   );
 }
 
+let latestLoad = 0; // answers to older requests (the person clicked on) are dropped
+
 async function loadPage(page) {
   const list = $("preview-list");
+  const load = ++latestLoad;
   try {
     const { examples, total } = await fetchPage(page, state.pageSize);
+    if (load !== latestLoad) return;
     state.page = page;
     state.total = total;
     clear(list).append(...examples.map(renderExample));
     if (!examples.length) list.append(el("p", { class: "hint", text: "No usable examples to show." }));
+    list.dataset.template = state.template?.modelId ?? ""; // which layout is on screen
     const pages = Math.max(1, Math.ceil(total / state.pageSize));
     $("page-status").textContent = `Page ${page} of ${pages} (${formatNumber(total)} examples)`;
     $("page-prev").disabled = page <= 1;

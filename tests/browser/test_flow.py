@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -164,11 +163,11 @@ def test_full_flow_from_upload_to_notebook(page: Page, steps: Steps, live_server
         info.value.path().read_text(encoding="utf-8"), as_version=4
     )
     nbformat.validate(notebook)
-    sources = "\n".join(cell.source for cell in notebook.cells)
-    assert first["model_id"] in sources or entry["hf_id"] in sources
-    assert "30" in json.dumps(
-        [c.source for c in notebook.cells if "parameters" in c.metadata.get("tags", [])]
-    )
+    # The settings typed in the page are the notebook's parameters.
+    [parameters] = [c.source for c in notebook.cells if "parameters" in c.metadata.get("tags", [])]
+    assert re.search(r"^MAX_STEPS = 30\b", parameters, re.MULTILINE)
+    assert re.search(rf"^LORA_RANK = {entry['defaults']['lora_rank']}\b", parameters, re.MULTILINE)
+    assert entry["hf_id"] in parameters or (entry["unsloth_id"] or entry["hf_id"]) in parameters
 
 
 def _first_example(server: LiveServer, session_id: str, position: int = 0) -> dict[str, Any]:
@@ -264,6 +263,7 @@ def test_template_preview_uses_each_catalogue_models_markers(
     for model in models:
         page.select_option("#template-select", model["model_id"])
         expect(page.locator("#template-note")).to_contain_text(model["name"])
+        expect(page.locator("#preview-list")).to_have_attribute("data-template", model["model_id"])
         rendered = page.locator(f"#record-{record['index']} pre.templated")
         expect(rendered).to_be_visible()
         spans = rendered.evaluate(
