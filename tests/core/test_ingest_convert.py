@@ -303,3 +303,30 @@ def test_alpaca_bad_history_entry_is_reported_and_left_out() -> None:
     conversation, codes = convert({"instruction": "i", "output": "o", "history": [["q", "a"], ["only one"]]})
     assert turns(conversation) == [("user", "q"), ("assistant", "a"), ("user", "i"), ("assistant", "o")]
     assert codes == ["invalid_history"]
+
+
+@pytest.mark.parametrize(
+    ("prompt", "completion"),
+    [('{"name": "Ada"}', "[1, 2, 3]"), ("[citation needed] is a tag", '["a", "b"]'), ("[]", "[{}]")],
+)
+def test_prompt_and_completion_that_look_like_json_stay_text(prompt: str, completion: str) -> None:
+    conversation, codes = convert({"prompt": prompt, "completion": completion})
+    assert turns(conversation) == [("user", prompt), ("assistant", completion)]
+    assert codes == []
+
+
+def test_prompt_holding_chat_messages_as_json_text_is_parsed() -> None:
+    conversation, codes = convert(
+        {
+            "prompt": '[{"role": "system", "content": "S"}, {"role": "user", "content": "Q"}]',
+            "completion": "A",
+        }
+    )
+    assert turns(conversation) == [("system", "S"), ("user", "Q"), ("assistant", "A")]
+    assert codes == []
+
+
+def test_messages_text_that_is_not_json_is_reported() -> None:
+    conversation, issues = to_conversation({"messages": "[{'role': 'user'}]"}, index=0, line=2)
+    assert conversation is None
+    assert [i.code for i in issues] == ["invalid_json", "missing_messages"]

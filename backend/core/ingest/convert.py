@@ -41,10 +41,10 @@ FORMAT_KEYS: dict[SourceFormat, frozenset[str]] = {
     SourceFormat.PREFERENCE: frozenset({"prompt", "chosen", "rejected", "system"}),
     SourceFormat.TEXT: frozenset({"text"}),
 }
-# Fields that hold a list or object and may arrive as JSON text (a CSV cell, a stringified column).
-JSON_TEXT_FIELDS = frozenset(
-    {"messages", "conversations", "history", "prompt", "completion", "chosen", "rejected"}
-)
+# Fields that hold a list and may arrive as JSON text (a CSV cell, a stringified column). The
+# list fields are always lists; a prompt or answer is text unless it parses as chat messages.
+LIST_TEXT_FIELDS = frozenset({"messages", "conversations", "history"})
+MAYBE_CHAT_TEXT_FIELDS = frozenset({"prompt", "completion", "chosen", "rejected"})
 KNOWN_FORMATS_HINT = (
     "messages, conversations, instruction/output, prompt/completion, prompt/chosen/rejected or text"
 )
@@ -142,17 +142,35 @@ def prepare_record(raw: dict[str, Any], options: IngestOptions, ctx: MessageCont
         record = {field: raw[column] for field, column in mapping.items() if column in raw}
         record.update((k, v) for k, v in raw.items() if k not in used and k not in record)
     for field, value in list(record.items()):
-        if field in JSON_TEXT_FIELDS and type(value) is str and value[:1] in ("[", "{"):
+        if type(value) is not str or value[:1] != "[":
+            continue
+        if field in LIST_TEXT_FIELDS:
             try:
                 parsed = orjson.loads(value)
             except orjson.JSONDecodeError as exc:
-                if field in ("messages", "conversations", "history"):
-                    ctx.add("invalid_json", f"the {field!r} field holds text that is not valid JSON ({exc}).")
-                continue  # a prompt that merely starts with "[" is still a prompt
-            if record is raw:
-                record = dict(raw)
-            record[field] = parsed
+                ctx.add("invalid_json", f"the {field!r} field holds text that is not valid JSON ({exc}).")
+                continue
+        elif field in MAYBE_CHAT_TEXT_FIELDS:
+            parsed = parse_chat_text(value)
+            if parsed is None:
+                continue  # a prompt or answer that merely looks like JSON is still text
+        else:
+            continue
+        if record is raw:
+            record = dict(raw)
+        record[field] = parsed
     return record
+
+
+def parse_chat_text(value: str) -> list[Any] | None:
+    """The messages a text holds when it is a JSON list of {"role": ...} objects, else None."""
+    try:
+        parsed = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return None
+    if isinstance(parsed, list) and parsed and all(isinstance(m, dict) and "role" in m for m in parsed):
+        return parsed
+    return None
 
 
 def convert_openai(record: dict[str, Any], ctx: MessageContext) -> list[Message] | None:
