@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -50,9 +51,10 @@ class CookbookColumns:
     """The OpenAI cookbook figures of the chunk's records in OpenAI format."""
 
     validated: int = 0  # records checked (those written as OpenAI `messages` records)
-    num_messages: list[int] = field(default_factory=list)
-    total_tokens: list[int] = field(default_factory=list)
-    assistant_tokens: list[int] = field(default_factory=list)
+    # per validated record with a messages list (filled from the worker's ColumnBuffer)
+    num_messages: I64 = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    total_tokens: I64 = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    assistant_tokens: I64 = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     missing_system: int = 0
     missing_user: int = 0
     errors: dict[str, RefList] = field(default_factory=dict)  # error category -> occurrences, refs
@@ -98,6 +100,30 @@ class ChunkResult:
     cookbook: CookbookColumns
     tokenizer: TokenizerInfo  # what counted, so the parent need not load the tokenizer itself
     timings: dict[str, float]
+
+
+class ColumnBuffer:
+    """Per-example values: appended as Python ints, packed into numpy arrays after every batch.
+
+    Python ints cost ~36 bytes each and numpy ones 1-8, which keeps a worker small even when a
+    whole 1 GB JSON array is one chunk.
+    """
+
+    def __init__(self, dtypes: dict[str, Any]) -> None:
+        self.dtypes = dtypes
+        self.pending: dict[str, list[int]] = {name: [] for name in dtypes}
+        self._parts: dict[str, list[npt.NDArray[Any]]] = {name: [] for name in dtypes}
+
+    def flush(self) -> None:
+        for name, values in self.pending.items():
+            if values:
+                self._parts[name].append(np.asarray(values, dtype=self.dtypes[name]))
+                values.clear()
+
+    def array(self, name: str) -> npt.NDArray[Any]:
+        self.flush()
+        parts = self._parts[name]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=self.dtypes[name])
 
 
 def merge_reflists(lists: list[RefList], bases: list[int], cap: int) -> RefList:

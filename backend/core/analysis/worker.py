@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -34,6 +35,7 @@ from backend.core.analysis.chunk import (
     OVER_LIMIT,
     TOOL_USE,
     ChunkResult,
+    ColumnBuffer,
     CookbookColumns,
     Ref,
     RefList,
@@ -112,7 +114,8 @@ class _ChunkAccumulator:
         self.counter = cached_batch_counter(plan.options.tokenizer)
         self.writer = ChunkWriter(chunk_file(store_dir, chunk_no))
         self.records = 0
-        self.cols: dict[str, list[int]] = {name: [] for name in _INT_COLUMNS}
+        self.columns = ColumnBuffer(_COLUMNS)
+        self.cookbook_columns = ColumnBuffer(_COOKBOOK_COLUMNS)
         self.band_keys: list[np.ndarray] = []
         self.issues: dict[str, RefList] = {}
         self.issue_notes: dict[str, str] = {}
@@ -147,6 +150,8 @@ class _ChunkAccumulator:
         texts = [_hashed_text(r.conversation) for r in usable if r.conversation is not None]
         if texts:
             self.band_keys.append(minhash_band_keys(texts))
+        self.columns.flush()
+        self.cookbook_columns.flush()
         t3 = time.process_time()
         self.timings["cpu_tokenize"] += t1 - t0
         self.timings["cpu_examples"] += t2 - t1
@@ -196,7 +201,7 @@ class _ChunkAccumulator:
             system_hash = hash_text(system_text)
             if system_hash not in self.system_texts and len(self.system_texts) < MAX_SYSTEM_TEXTS:
                 self.system_texts[system_hash] = system_text[:SYSTEM_TEXT_CHARS]
-        row = self.cols
+        row = self.columns.pending
         row["local_index"].append(record.index)
         row["line"].append(-1 if record.line is None else record.line)
         row["start"].append(start)
@@ -250,35 +255,40 @@ class _ChunkAccumulator:
         if verdict.errors:
             book.records_with_errors.add(ref, self.cap)
         if verdict.num_messages:
-            book.num_messages.append(verdict.num_messages)
-            book.total_tokens.append(verdict.total_tokens)
-            book.assistant_tokens.append(verdict.assistant_tokens)
+            columns = self.cookbook_columns.pending
+            columns["num_messages"].append(verdict.num_messages)
+            columns["total_tokens"].append(verdict.total_tokens)
+            columns["assistant_tokens"].append(verdict.assistant_tokens)
             book.missing_system += not verdict.has_system
             book.missing_user += not verdict.has_user
 
     # --- the result ------------------------------------------------------------------------------
     def result(self) -> ChunkResult:
-        c = self.cols
+        col = self.columns.array
         bands = np.concatenate(self.band_keys) if self.band_keys else np.zeros((0, 0), dtype=np.uint64)
+        book = self.cookbook
+        book.num_messages = self.cookbook_columns.array("num_messages")
+        book.total_tokens = self.cookbook_columns.array("total_tokens")
+        book.assistant_tokens = self.cookbook_columns.array("assistant_tokens")
         return ChunkResult(
             chunk_no=self.chunk_no,
             records=self.records,
             canonical_bytes=self.writer.size,
-            local_index=np.asarray(c["local_index"], dtype=np.int64),
-            line=np.asarray(c["line"], dtype=np.int64),
-            start=np.asarray(c["start"], dtype=np.int64),
-            end=np.asarray(c["end"], dtype=np.int64),
-            tokens=np.asarray(c["tokens"], dtype=np.int64),
-            assistant_tokens=np.asarray(c["assistant_tokens"], dtype=np.int64),
-            assistant_cut=np.asarray(c["assistant_cut"], dtype=np.int64),
-            messages=np.asarray(c["messages"], dtype=np.int64),
-            chars=np.asarray(c["chars"], dtype=np.int64),
-            flags=np.asarray(c["flags"], dtype=np.uint16),
-            fingerprint=np.asarray(c["fingerprint"], dtype=np.uint64),
-            prompt_fingerprint=np.asarray(c["prompt_fingerprint"], dtype=np.uint64),
-            system_hash=np.asarray(c["system_hash"], dtype=np.uint64),
+            local_index=col("local_index"),
+            line=col("line"),
+            start=col("start"),
+            end=col("end"),
+            tokens=col("tokens"),
+            assistant_tokens=col("assistant_tokens"),
+            assistant_cut=col("assistant_cut"),
+            messages=col("messages"),
+            chars=col("chars"),
+            flags=col("flags"),
+            fingerprint=col("fingerprint"),
+            prompt_fingerprint=col("prompt_fingerprint"),
+            system_hash=col("system_hash"),
             band_keys=bands,
-            format_code=np.asarray(c["format_code"], dtype=np.int8),
+            format_code=col("format_code"),
             issues=self.issues,
             issue_notes=self.issue_notes,
             unusable=self.unusable,
@@ -298,21 +308,17 @@ class _ChunkAccumulator:
         )
 
 
-_INT_COLUMNS = (
-    "local_index",
-    "line",
-    "start",
-    "end",
-    "tokens",
-    "assistant_tokens",
-    "assistant_cut",
-    "messages",
-    "chars",
-    "flags",
-    "fingerprint",
-    "prompt_fingerprint",
-    "system_hash",
-    "format_code",
+_INT64_COLUMNS = ("local_index", "line", "start", "end", "tokens", "assistant_tokens", "assistant_cut")
+_COLUMNS: dict[str, Any] = {
+    **dict.fromkeys((*_INT64_COLUMNS, "messages", "chars"), np.int64),
+    "flags": np.uint16,
+    "fingerprint": np.uint64,
+    "prompt_fingerprint": np.uint64,
+    "system_hash": np.uint64,
+    "format_code": np.int8,
+}
+_COOKBOOK_COLUMNS: dict[str, Any] = dict.fromkeys(
+    ("num_messages", "total_tokens", "assistant_tokens"), np.int64
 )
 _CHAT_ONLY_CODES = frozenset(
     {"missing_assistant", "missing_user", "assistant_first", "not_ending_with_assistant"}
