@@ -501,3 +501,12 @@ def test_parquet_with_a_cut_off_footer_is_not_a_dataset(tmp_path: Path) -> None:
     path.write_bytes(path.read_bytes()[:-20])
     with pytest.raises(NotADatasetError, match="starts like a Parquet file"):
         sniff_file(path)
+
+
+def test_gzipped_jsonl_whose_first_line_is_longer_than_the_sniffed_head(tmp_path: Path) -> None:
+    path = tmp_path / "d.gz"
+    text = json.dumps({"text": "w " * 700_000}) + "\n" + jsonl_text()
+    path.write_bytes(gzip.compress(text.encode()))
+    info = sniff_file(path)
+    assert (info.container, info.compression) == ("jsonl", "gzip")
+    assert len([r for r in iter_records(path, info) if r.conversation is not None]) == 4

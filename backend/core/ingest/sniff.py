@@ -38,6 +38,7 @@ from backend.core.ingest.tabular import check_parquet_file, check_tabular_header
 
 HEAD_BYTES = 1 << 20
 TAIL_BYTES = 64 << 10
+LONG_LINE_SCAN = 64 << 20  # how far to look for the end of an over-long first line
 EXPORT_HINT = "Export the data as JSON Lines (.jsonl), JSON, CSV/TSV or Parquet and upload that file."
 DECOMPRESS_HINT = (
     "Only gzip compression is read: decompress the file (or gzip it instead) and upload it again."
@@ -183,7 +184,7 @@ def detect_container(
         # One array per line is JSON Lines whose records are not objects: report them line by line.
         return ("jsonl" if is_jsonl_of_arrays(text, is_complete) else "json_array"), None
     if first == "{":
-        if is_jsonl(path, compression, text, is_complete):
+        if is_jsonl(path, compression, encoding, text, is_complete):
             return "jsonl", None
         return "json_object", locate_list_key(path, compression, encoding)
     if first in '"-0123456789tfn' and is_complete and is_json_scalar(stripped):
@@ -218,17 +219,14 @@ def is_json_scalar(text: str) -> bool:
     return True
 
 
-def is_jsonl(path: Path, compression: Compression, text: str, is_complete: bool) -> bool:
+def is_jsonl(path: Path, compression: Compression, encoding: str, text: str, is_complete: bool) -> bool:
     """JSON Lines (one object per line) rather than one JSON object spread over the file."""
     lines = [line for line in text.split("\n") if line.strip()]
     if not is_complete and not text.endswith("\n"):
         lines = lines[:-1]  # the head cut the last line short
     if not lines:
-        # The first line is longer than the head: JSON Lines only if the tail is made of lines.
-        if compression != "none":
-            return False
-        tail_lines = read_tail(path, TAIL_BYTES).split(b"\n")[1:]
-        return sum(1 for line in tail_lines if parses_as_object(line)) >= 2
+        # The first line is longer than the head: JSON Lines if the next line is a record too.
+        return is_next_line_an_object(path, compression, encoding)
     parsed = [parses_as_object(line.encode()) for line in lines[:6]]
     if not parsed[0]:
         # A pretty-printed object starts with a bare "{"; a broken first record is followed by good lines
@@ -240,6 +238,26 @@ def is_jsonl(path: Path, compression: Compression, text: str, is_complete: bool)
     return detect_format(record) is not SourceFormat.UNKNOWN or not any(
         isinstance(value, list) and value and isinstance(value[0], dict) for value in record.values()
     )
+
+
+def is_next_line_an_object(path: Path, compression: Compression, encoding: str) -> bool:
+    """Whether the line after a long first line is a JSON object (looks past at most LONG_LINE_SCAN)."""
+    seen = 0
+    after: list[str] = []
+    with open_binary(path, compression) as stream:
+        try:
+            for _, block in iter_text_blocks(CheckedReader(stream), encoding):
+                if after or (newline := block.find("\n")) >= 0:
+                    after.append(block if after else block[newline + 1 :])
+                    rest = "".join(after).lstrip()
+                    if "\n" in rest or sum(map(len, after)) > TAIL_BYTES:
+                        return parses_as_object(rest.split("\n", 1)[0].encode())
+                seen += len(block)
+                if seen > LONG_LINE_SCAN:
+                    return False
+        except (DamagedStreamError, UndecodableBytesError):
+            return False
+    return bool(after) and parses_as_object("".join(after).strip().encode())
 
 
 def is_jsonl_of_arrays(text: str, is_complete: bool) -> bool:
