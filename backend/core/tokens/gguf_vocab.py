@@ -10,6 +10,7 @@ file) is enough: the tensors after it are never touched.
 from __future__ import annotations
 
 import struct
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -33,6 +34,7 @@ _SCALARS: dict[int, str] = {
 _STRING = 8
 _ARRAY = 9
 _CONTROL_TOKEN = 3
+_VOCAB_KEYS = ("model", "pre", "tokens", "token_type", "merges")
 
 # llama.cpp's pre-tokenizer names for GPT-2-style byte-level BPE, mapped to the Hugging Face
 # pre-tokenizer they stand for. "smollm": digits one by one, then the GPT-2 split.
@@ -57,39 +59,53 @@ def read_gguf_metadata(path: Path, wanted: frozenset[str] | None = None) -> dict
         return metadata
 
 
-def tokenizer_from_gguf(path: Path) -> Tokenizer:
-    """A `tokenizers.Tokenizer` equal to the one the GGUF model was converted from."""
-    keys = frozenset(
-        {
-            "tokenizer.ggml.model",
-            "tokenizer.ggml.pre",
-            "tokenizer.ggml.tokens",
-            "tokenizer.ggml.token_type",
-            "tokenizer.ggml.merges",
-        }
+@dataclass(frozen=True)
+class GgufVocab:
+    model: str | None  # "gpt2" for byte-level BPE
+    pre: str | None  # llama.cpp's pre-tokenizer name, e.g. "smollm"
+    tokens: list[str]
+    token_types: list[int]
+    merges: list[str]
+
+
+def read_gguf_vocab(path: Path) -> GgufVocab:
+    """The tokenizer part of a GGUF file's metadata."""
+    meta = read_gguf_metadata(path, frozenset({f"tokenizer.ggml.{key}" for key in _VOCAB_KEYS}))
+    tokens: list[str] = meta.get("tokenizer.ggml.tokens") or []
+    return GgufVocab(
+        model=meta.get("tokenizer.ggml.model"),
+        pre=meta.get("tokenizer.ggml.pre"),
+        tokens=tokens,
+        token_types=meta.get("tokenizer.ggml.token_type") or [1] * len(tokens),
+        merges=meta.get("tokenizer.ggml.merges") or [],
     )
-    meta = read_gguf_metadata(path, keys)
-    model, pre = meta.get("tokenizer.ggml.model"), meta.get("tokenizer.ggml.pre")
-    if model != "gpt2" or pre not in _BYTE_LEVEL_PRE_TOKENIZERS:
+
+
+def tokenizer_from_gguf(vocab: GgufVocab, name: str = "GGUF file") -> Tokenizer:
+    """A `tokenizers.Tokenizer` equal to the one the GGUF model was converted from.
+
+    The pre-tokenizer follows llama.cpp's reading of `tokenizer.ggml.pre` (for "smollm": digits
+    one by one, then the GPT-2 split), which matches the original tokenizer.json; transformers'
+    generic GGUF loader ignores it and splits some whitespace-before-digit runs differently.
+    """
+    if vocab.model != "gpt2" or vocab.pre not in _BYTE_LEVEL_PRE_TOKENIZERS:
         raise InvalidInputError(
-            f"{path.name} holds a '{model}'/'{pre}' tokenizer; only byte-level BPE "
+            f"{name} holds a '{vocab.model}'/'{vocab.pre}' tokenizer; only byte-level BPE "
             f"({', '.join(sorted(_BYTE_LEVEL_PRE_TOKENIZERS))}) can be rebuilt from GGUF metadata.",
             code="unsupported_gguf_tokenizer",
         )
-    tokens: list[str] = meta["tokenizer.ggml.tokens"]
-    merges = [tuple(pair.split(" ", 1)) for pair in meta["tokenizer.ggml.merges"]]
-    bpe = models.BPE(vocab={token: i for i, token in enumerate(tokens)}, merges=merges)
+    merges = [(left, right) for left, _, right in (pair.partition(" ") for pair in vocab.merges)]
+    bpe = models.BPE(vocab={token: i for i, token in enumerate(vocab.tokens)}, merges=merges)
     tokenizer = Tokenizer(bpe)
     byte_level = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
-    if _BYTE_LEVEL_PRE_TOKENIZERS[pre]:
+    if _BYTE_LEVEL_PRE_TOKENIZERS[vocab.pre]:
         tokenizer.pre_tokenizer = pre_tokenizers.Sequence(
             [pre_tokenizers.Digits(individual_digits=True), byte_level]
         )
     else:
         tokenizer.pre_tokenizer = byte_level
     tokenizer.decoder = decoders.ByteLevel()
-    token_types: list[int] = meta.get("tokenizer.ggml.token_type", [])
-    special = [tokens[i] for i, kind in enumerate(token_types) if kind == _CONTROL_TOKEN]
+    special = [vocab.tokens[i] for i, kind in enumerate(vocab.token_types) if kind == _CONTROL_TOKEN]
     tokenizer.add_special_tokens(special)
     return tokenizer
 

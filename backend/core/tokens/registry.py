@@ -24,7 +24,8 @@ from tokenizers import Tokenizer
 
 from backend.core.errors import InvalidInputError
 from backend.core.tokens.counter import CountTexts, TokenCounter, TokenizerInfo, scaled
-from backend.core.tokens.gguf_vocab import tokenizer_from_gguf
+from backend.core.tokens.gguf_vocab import read_gguf_vocab, tokenizer_from_gguf
+from backend.core.tokens.hf_bridge import bridge_gguf_vocab, bridge_tokenizer_json
 from backend.core.tokens.openai_encodings import OPENAI_ENCODINGS, load_openai_encoding
 
 OPENAI_NAMES: tuple[str, ...] = tuple(OPENAI_ENCODINGS)
@@ -136,8 +137,28 @@ def _packaged_counter(name: str) -> TokenCounter | None:
     path = _packaged_path(packaged)
     if path is None:
         return None
-    tokenizer = tokenizer_from_gguf(path) if path.suffix == ".gguf" else Tokenizer.from_file(str(path))
-    return TokenCounter(_packaged_info(name, packaged), _hf_count_texts(tokenizer))
+    return TokenCounter(_packaged_info(name, packaged), _count_texts_for_file(path))
+
+
+def _count_texts_for_file(path: Path) -> CountTexts:
+    """Counting for a tokenizer.json or GGUF file: on tiktoken's engine when the bridge reproduces
+    the Hugging Face tokenizer exactly, else with the Hugging Face tokenizer itself."""
+    if path.suffix == ".gguf":
+        vocab = read_gguf_vocab(path)
+        tokenizer = tokenizer_from_gguf(vocab, path.name)
+        fast = (
+            bridge_gguf_vocab(vocab.tokens, vocab.token_types, tokenizer) if vocab.pre == "smollm" else None
+        )
+    else:
+        tokenizer = Tokenizer.from_file(str(path))
+        fast = bridge_tokenizer_json(path, tokenizer)
+    if fast is None:
+        return _hf_count_texts(tokenizer)
+
+    def count_texts(texts: Sequence[str]) -> list[int]:
+        return [fast(text) for text in texts]
+
+    return count_texts
 
 
 def _repo_counter(repo_id: str, *, allow_download: bool) -> TokenCounter:
@@ -149,12 +170,12 @@ def _repo_counter(repo_id: str, *, allow_download: bool) -> TokenCounter:
     reason = "downloads are turned off"
     if allow_download:
         try:
-            tokenizer = _download_tokenizer(repo_id)
+            count_texts = _download_tokenizer(repo_id)
         except Exception as exc:  # network, gated repo, no tokenizer.json: all end in an estimate
             reason = f"its tokenizer could not be downloaded ({type(exc).__name__}: {exc})"
         else:
             info = TokenizerInfo(repo_id, f"{repo_id} tokenizer.json", exact=True)
-            return TokenCounter(info, _hf_count_texts(tokenizer))
+            return TokenCounter(info, count_texts)
     if kin is not None and not kin[1]:
         relative = get_counter(kin[0])
         if relative.info.exact:
@@ -188,12 +209,12 @@ def _hf_count_texts(tokenizer: Tokenizer) -> CountTexts:
     return count_texts
 
 
-def _download_tokenizer(repo_id: str) -> Tokenizer:
+def _download_tokenizer(repo_id: str) -> CountTexts:
     try:
         from huggingface_hub import hf_hub_download
     except ImportError:
-        return Tokenizer.from_pretrained(repo_id)
-    return Tokenizer.from_file(hf_hub_download(repo_id, "tokenizer.json"))
+        return _hf_count_texts(Tokenizer.from_pretrained(repo_id))
+    return _count_texts_for_file(Path(hf_hub_download(repo_id, "tokenizer.json")))
 
 
 def _packaged_path(packaged: PackagedTokenizer) -> Path | None:
