@@ -7,8 +7,8 @@ equal to the Jaccard similarity of their shingle sets.
 
 How: `rows` rounds of one-permutation hashing (Li, Owen & Zhang 2012), each into `bands` bins,
 with rotation densification (Shrivastava & Li 2014). Every shingle is hashed once to 64 bits; per
-round, a multiply by that round's odd constant gives a fresh hash whose top half picks the bin
-and whose rest is the value; a bin keeps the smallest value, and an empty bin borrows the value
+round, a multiply by that round's odd constant gives a fresh hash whose low half picks the bin
+and whose high half is the value; a bin keeps the smallest value, and an empty bin borrows the value
 of the next filled bin to its right, tagged with the distance. Band b's key combines bin b of
 every round, so the rows of a band come from independent rounds: a band matches with
 probability J**rows even for texts with fewer shingles than bands x rows (a single round of
@@ -185,13 +185,13 @@ def _signatures(encoded: list[bytes], rows: int, bands: int, ngram: int) -> U64:
     shingles, owners = _shingles(words, word_text, counts, ngram)
 
     # A fresh odd multiplier per row makes the rows independent hash functions of the (already
-    # mixed) shingle hash: its top half picks the bin, top xor bottom is the value.
+    # mixed) shingle hash: the low half of the product picks the bin, the high half is the value.
     hashed = shingles[None, :] * _ROW_MULTIPLIERS[:rows, None]
-    bins = (((hashed >> np.uint64(32)) * np.uint64(bands)) >> np.uint64(32)).astype(np.intp)
+    bins = (((hashed & _MASK32) * np.uint64(bands)) >> np.uint64(32)).view(np.intp)  # < 2**63: same bits
     bins += (np.arange(rows, dtype=np.intp)[:, None] * n_texts + owners[None, :]) * bands
-    hashed ^= hashed >> np.uint64(32)
+    hashed >>= np.uint64(32)
     slots = np.full(rows * n_texts * bands, _EMPTY_BIN, dtype=np.uint64)
-    np.minimum.at(slots, bins.ravel(), (hashed & _MASK32).ravel())  # intp indices: numpy's fast path
+    np.minimum.at(slots, bins.ravel(), hashed.ravel())  # intp indices: numpy's fast path
     return _densify(slots.reshape(rows * n_texts, bands)).reshape(rows, n_texts, bands)
 
 
