@@ -136,7 +136,7 @@ CHECK_CASES: list[tuple[str, list[Any], int, list[int]]] = [
             chat(msg("user", "my key is AKIAIOSFODNN7EXAMPLE"), msg("assistant", "Please revoke it.")),
             chat(msg("user", "token ghp_" + "a1B2" * 9), msg("assistant", "Please revoke it.")),
             chat(msg("user", "-----BEGIN RSA PRIVATE KEY-----\nMIIE"), msg("assistant", "Never share keys.")),
-            chat(msg("user", "sk-" + "x" * 40), msg("assistant", "Please revoke it.")),
+            chat(msg("user", "sk-" + "x1" * 20), msg("assistant", "Please revoke it.")),
             chat(msg("user", "xoxb-1234567890-abcdef"), msg("assistant", "Please revoke it.")),
             chat(
                 msg("user", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N"),

@@ -91,6 +91,10 @@ def test_blank_line_jsonl_and_json_array_give_the_same_report(reports: dict[str,
     assert jsonl.total_examples == 10
     assert jsonl.roles == {"system": 10, "user": 10, "assistant": 10}
     assert sum(jsonl.tokens_by_role.values()) == 873
+    # README: content tokens per example min 74 / max 102 / median 89; each example is system + user +
+    # assistant, so ours are those + 3 x (3 + 1 role token) + 3
+    tokens = jsonl.distributions.tokens_per_example
+    assert (tokens.min, tokens.max, tokens.median) == (74 + 15, 102 + 15, 89 + 15)
 
 
 def test_fastchat_sharegpt(reports: dict[str, Any]) -> None:

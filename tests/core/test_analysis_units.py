@@ -163,6 +163,8 @@ PII_CASES = [
     ("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NSJ9.c2lnbmF0dXJlX2hlcmU", {"jwt"}),
     ("version 1.2.3, year 2024, 100 items, price 35.50, isbn 9780306406157", set()),
     ("user@localhost has no dot", set()),
+    ("server 192.168.100.200 and 10.0.0.1", set()),
+    ("we use sk-learn-classification-pipeline-tools", set()),
 ]
 
 

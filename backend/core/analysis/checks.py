@@ -124,8 +124,9 @@ ISSUE_KINDS: dict[str, IssueKind] = {
     ),
     "prompt_duplicate": IssueKind(
         "info",
-        "{n} examples share their user turns with another example but answer differently",
-        "The same prompt with different answers sends mixed signals unless the variety is intended.",
+        "{n} examples repeat another example's prompt with a different answer",
+        "The same prompt (system and user turns) with different answers sends mixed signals unless "
+        "the variety is intended.",
     ),
     "mixed_formats": IssueKind(
         "warning",

@@ -13,13 +13,13 @@ from collections.abc import Iterable
 # kind -> (substring probe or None, pattern)
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 _PHONE = re.compile(
-    r"(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{2,4}\)[ .-]?|\d{2,4}[ .-])\d{3,4}[ .-]\d{3,4}(?![\w-])"
+    r"(?<![\w+.])(?:\+\d{1,3}[ .-]?)?(?:\(\d{2,4}\)[ .-]?|\d{2,4}[ .-])\d{3,4}[ .-]\d{3,4}(?![\w-]|\.\d)"
     r"|(?<![\w+])\+\d{9,14}(?!\w)"
 )
 _DIGIT_RUN = re.compile(r"\d{2,4}[ .)-]+\d{3,4}")
 _SECRETS: tuple[tuple[str, str, re.Pattern[str]], ...] = (
     ("aws_access_key", "AKIA", re.compile(r"\bAKIA[0-9A-Z]{16}\b")),
-    ("openai_key", "sk-", re.compile(r"\bsk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,}")),
+    ("openai_key", "sk-", re.compile(r"\bsk-(?:proj-|ant-)?(?=[A-Za-z0-9_-]*\d)[A-Za-z0-9_-]{20,}")),
     ("github_token", "gh", re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b")),
     ("slack_token", "xox", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
     ("private_key", "PRIVATE KEY", re.compile(r"-----BEGIN (?:[A-Z]+ )*PRIVATE KEY-----")),
