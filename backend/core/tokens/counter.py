@@ -44,36 +44,28 @@ class TokenCounter:
 
     def count_batch(self, texts: Sequence[str]) -> list[int]:
         """The token count of each text, in order."""
-        cache = self._cache
-        counts: list[int] = [0] * len(texts)
-        missing: dict[str, list[int]] = {}  # each distinct unseen text -> its positions
-        for position, text in enumerate(texts):
-            known = cache.get(text)
-            if known is not None:
-                counts[position] = known
-            else:
-                missing.setdefault(text, []).append(position)
-        if not missing:
-            return counts
-        unseen = list(missing)
-        for text, count in zip(unseen, self._count_texts(unseen), strict=True):
-            for position in missing[text]:
-                counts[position] = count
-            self._remember(text, count)
-        return counts
+        # Written as whole-list operations: per-text Python bookkeeping would cost a tenth of
+        # the tokenizer's own time.
+        known: list[int | None] = list(map(self._cache.get, texts))
+        if None not in known:
+            return known  # type: ignore[return-value]  # no None left
+        unseen = list(dict.fromkeys(t for t, n in zip(texts, known, strict=True) if n is None))
+        fresh = dict(zip(unseen, self._count_texts(unseen), strict=True))
+        self._remember(fresh)
+        return [fresh[t] if n is None else n for t, n in zip(texts, known, strict=True)]
 
     def with_info(self, info: TokenizerInfo) -> TokenCounter:
         """The same tokenizer under another name, e.g. a repo id that uses it."""
         return TokenCounter(info, self._count_texts)
 
-    def _remember(self, text: str, count: int) -> None:
-        if len(text) > _CACHE_MAX_TEXT_CHARS:
-            return
-        if len(self._cache) >= _CACHE_MAX_ENTRIES or self._cached_chars >= _CACHE_MAX_CHARS:
+    def _remember(self, fresh: dict[str, int]) -> None:
+        keep = {t: n for t, n in fresh.items() if len(t) <= _CACHE_MAX_TEXT_CHARS}
+        chars = sum(map(len, keep))
+        if len(self._cache) + len(keep) > _CACHE_MAX_ENTRIES or self._cached_chars + chars > _CACHE_MAX_CHARS:
             self._cache.clear()
             self._cached_chars = 0
-        self._cache[text] = count
-        self._cached_chars += len(text)
+        self._cache.update(keep)
+        self._cached_chars += chars
 
     def __repr__(self) -> str:
         return f"TokenCounter({self.info.name!r}, counted_with={self.info.counted_with!r})"
