@@ -311,3 +311,19 @@ def test_a_repo_tokenizer_already_in_the_hugging_face_cache_is_used_offline(
     assert counter.info.exact
     assert counter.info.counted_with == "someone/cached-model tokenizer.json"
     assert counter.count_batch(["hello world", "hello there world"]) == [2, 3]
+
+
+def test_the_cache_stays_bounded_and_counts_stay_right(monkeypatch: pytest.MonkeyPatch) -> None:
+    from backend.core.tokens import counter as counter_module
+
+    monkeypatch.setattr(counter_module, "_CACHE_MAX_ENTRIES", 20)
+    encoding = tiktoken.get_encoding("cl100k_base")
+    counter = counter_module.TokenCounter(
+        get_counter("cl100k_base").info, lambda texts: [len(encoding.encode_ordinary(t)) for t in texts]
+    )
+    texts = contents("llamafactory_pr5606_openai_training_data_blank_lines.jsonl")  # 30 texts
+    for _ in range(3):
+        assert counter.count_batch(texts + texts[:7]) == [
+            len(encoding.encode_ordinary(t)) for t in texts + texts[:7]
+        ]
+        assert len(counter._cache) <= 20

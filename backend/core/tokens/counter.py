@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import islice
 
 # Bounds on the per-counter cache of text -> count. When either is reached the cache is emptied
 # and refilled: cheaper than LRU bookkeeping, and the texts that repeat come back at once.
@@ -60,6 +61,8 @@ class TokenCounter:
 
     def _remember(self, fresh: dict[str, int]) -> None:
         keep = {t: n for t, n in fresh.items() if len(t) <= _CACHE_MAX_TEXT_CHARS}
+        if len(keep) > _CACHE_MAX_ENTRIES:
+            keep = dict(islice(keep.items(), _CACHE_MAX_ENTRIES))
         chars = sum(map(len, keep))
         if len(self._cache) + len(keep) > _CACHE_MAX_ENTRIES or self._cached_chars + chars > _CACHE_MAX_CHARS:
             self._cache.clear()
