@@ -10,7 +10,7 @@ import pytest
 
 from backend.core.analysis import AnalysisOptions, Report, analyze_file, read_examples
 from backend.core.errors import NotADatasetError
-from backend.core.tokens import get_counter
+from backend.core.tokens import count_openai_chat_tokens, get_counter
 from tests.conftest import shared_file
 
 TOY = "openai_cookbook_toy_chat_fine_tuning.jsonl"
@@ -183,3 +183,16 @@ def test_report_round_trips_through_json(reports: dict[str, Any], name: str) -> 
     )
     profile = report.profile()
     assert profile.num_examples == report.total_examples
+
+
+@pytest.mark.parametrize("tokenizer", ["o200k_base", "qwen3"])
+def test_other_tokenizers_count_with_the_same_formula(tmp_path: Path, tokenizer: str) -> None:
+    """o200k_base goes through the segment cache, qwen3 through its tokenizer.json: both exact."""
+    report = analyze_file(shared_file(TOY), AnalysisOptions(tokenizer=tokenizer), tmp_path / "store")
+    counter = get_counter(tokenizer)
+    assert report.tokenizer.name == tokenizer and report.tokenizer.exact is True
+    assert report.openai.tokenizer == tokenizer
+    lines = shared_file(TOY).read_text(encoding="utf-8").splitlines()
+    expected = [count_openai_chat_tokens(json.loads(line)["messages"], counter) for line in lines]
+    assert [e.token_count for e in read_examples(tmp_path / "store", 0, 5)] == expected
+    assert report.total_tokens == sum(expected)

@@ -130,7 +130,8 @@ def merge_results(plan: AnalysisPlan, results: list[ChunkResult], store_dir: Pat
             for code, n in zip(*np.unique(merged.format_code, return_counts=True), strict=True)
         }
     )
-    openai = _openai_figures(results, bases, formats, cap)
+    info = results[0].tokenizer if results else cached_counter(plan.options.tokenizer).info
+    openai = _openai_figures(results, bases, formats, cap, info.name)
     truncation = _truncation(plan, merged, cap)
     system_prompts = _system_prompts(results, merged)
     languages = _languages(results, plan.language_modulus)
@@ -152,7 +153,6 @@ def merge_results(plan: AnalysisPlan, results: list[ChunkResult], store_dir: Pat
     quality = score_quality(issues, total_examples, records_total)
     total_tokens = int(merged.tokens.sum())
     roles = sum_counters(r.roles for r in results)
-    info = results[0].tokenizer if results else cached_counter(plan.options.tokenizer).info
     timings["merge_report"] = time.perf_counter() - t0
     return Report(
         total_examples=total_examples,
@@ -241,7 +241,7 @@ def _concatenate(results: list[ChunkResult], record_bases: npt.NDArray[np.int64]
 
 
 def _openai_figures(
-    results: list[ChunkResult], bases: list[int], formats: Counter[str], cap: int
+    results: list[ChunkResult], bases: list[int], formats: Counter[str], cap: int, tokenizer: str
 ) -> OpenAIFigures:
     books = [r.cookbook for r in results]
     errors = merge_reflists_by_code([b.errors for b in books], bases, cap)
@@ -269,6 +269,7 @@ def _openai_figures(
     return OpenAIFigures(
         applies_to=applies_to,
         note=openai_format.NOTE,
+        tokenizer=tokenizer,
         format_errors={
             code: errors[code].count if code in errors else 0 for code in openai_format.FORMAT_ERRORS
         },

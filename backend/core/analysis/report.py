@@ -100,6 +100,7 @@ class OpenAIFigures(_Frozen):
 
     applies_to: int  # records in OpenAI `messages` format (the others are not validated here)
     note: str
+    tokenizer: str  # the analysis's tokenizer; the cookbook's own figures are for cl100k_base
     format_errors: dict[str, int]  # the cookbook's seven categories, zeros included
     error_examples: dict[str, list[RecordRef]]
     records_with_errors: int
