@@ -347,3 +347,15 @@ def test_union_of_chained_candidates_forms_one_group() -> None:
 
 def test_shared_path_helper_points_at_real_files() -> None:
     assert isinstance(shared_file("llamafactory_alpaca_en_demo.json"), Path)
+
+
+def test_one_huge_text_is_hashed_like_any_other(monkeypatch: pytest.MonkeyPatch) -> None:
+    words = long_alpaca_answers(1)[0].split()
+    huge = " ".join(words * 400)  # ~630 KB, far beyond a 4 KB block
+    reference = minhash_band_keys([huge])[0]
+    monkeypatch.setattr(minhash_module, "_BLOCK_BYTES", 4096)
+    monkeypatch.setattr(minhash_module, "_power_tables", (np.ones(1, dtype=np.uint64),) * 2)
+    keys = minhash_band_keys(["tiny text", huge, huge.upper(), "another tiny text"])
+    assert np.array_equal(keys[1], reference) and np.array_equal(keys[2], reference)
+    # The huge blocks' power tables were used once and dropped; the block-sized ones are kept.
+    assert minhash_module._power_tables[0].size == 2 * 4096

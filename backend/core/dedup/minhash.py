@@ -127,17 +127,23 @@ _power_tables: tuple[U64, U64] = (np.ones(1, dtype=np.uint64), np.ones(1, dtype=
 
 
 def _powers(n: int) -> tuple[U64, U64]:
-    """BASE**i and BASE**-i modulo 2**64 for i in 0..n, computed once per process and grown on need."""
+    """BASE**i and BASE**-i modulo 2**64 for i in 0..n, kept per process for block-sized n.
+
+    A block longer than a few ordinary ones (one huge text) gets tables of its own that are not
+    kept, so a single outlier does not pin hundreds of MB for the life of the worker.
+    """
     global _power_tables
-    if _power_tables[0].size <= n:
-        size = max(n + 1, 2 * _BLOCK_BYTES)
-        tables = []
-        for base in (_BASE, _BASE_INVERSE):
-            table = np.full(size, base, dtype=np.uint64)
-            table[0] = 1
-            tables.append(np.cumprod(table, out=table))  # unsigned products wrap modulo 2**64
+    if _power_tables[0].size > n:
+        return _power_tables
+    size = max(n + 1, 2 * _BLOCK_BYTES)
+    tables = []
+    for base in (_BASE, _BASE_INVERSE):
+        table = np.full(size, base, dtype=np.uint64)
+        table[0] = 1
+        tables.append(np.cumprod(table, out=table))  # unsigned products wrap modulo 2**64
+    if size <= 8 * _BLOCK_BYTES:
         _power_tables = (tables[0], tables[1])
-    return _power_tables
+    return tables[0], tables[1]
 
 
 def _shingles(
