@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 2 * 1024**3
     anonymous_ttl_hours: float = 24.0
     download_link_ttl_hours: float = 24.0 * 7
+    cleanup_interval_seconds: float = 600.0
     analysis_workers: int = 2
     max_concurrent_analyses: int = 4
     max_queued_analyses: int = 100

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import logging
 from collections.abc import AsyncIterator
@@ -16,6 +17,7 @@ from backend.api.errors import install_error_handlers
 from backend.api.security import SecurityHeaders
 from backend.api.routes.system import FRONTEND_DIR
 from backend.services import datasets
+from backend.services.cleanup import purge_periodically
 from backend.services.state import AppState
 from backend.settings import Settings
 
@@ -37,9 +39,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         resumed = await datasets.resume_unfinished(state)
         if resumed:
             log.info("resumed %d unfinished analyses", resumed)
+        sweeper = asyncio.create_task(purge_periodically(state, settings.cleanup_interval_seconds))
         try:
             yield
         finally:
+            sweeper.cancel()
             await state.close()
 
     app = FastAPI(title="SLMGen API", version=__version__, lifespan=lifespan,

@@ -35,6 +35,7 @@ def run_serve(args: argparse.Namespace) -> int:
     from backend.settings import Settings
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     settings = Settings()
     settings.check_production_safety()
     if not args.no_migrate:

@@ -214,3 +214,13 @@ def _apply(job: Job, values: dict[str, Any]) -> None:
 
 def _rowcount(result: Any) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def list_expired_anonymous_notebooks(session: AsyncSession, now: datetime) -> list[Notebook]:
+    """Notebooks nobody can download any more: no owner, and the link has expired."""
+    rows = await session.scalars(
+        select(Notebook)
+        .where(Notebook.owner_id.is_(None), Notebook.expires_at <= now)
+        .order_by(Notebook.expires_at, Notebook.id)
+    )
+    return list(rows)

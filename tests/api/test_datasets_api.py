@@ -206,3 +206,20 @@ async def test_root_serves_json_to_api_clients(client: httpx.AsyncClient) -> Non
     r = await client.get("/", headers={"accept": "application/json"})
     assert r.status_code == 200 and r.json()["status"] == "ok"
     assert (await client.get("/health")).json() == {"status": "ok"}
+
+
+async def test_expired_anonymous_uploads_are_410_then_purged(client: httpx.AsyncClient,
+                                                             settings: Settings) -> None:
+    from backend.services.cleanup import purge_expired
+
+    settings.anonymous_ttl_hours = 1.0 / 3600  # one second
+    sid, r = await upload_and_analyze(client, shared_file(BLANK_LINES))
+    assert r.status_code == 200
+    await asyncio.sleep(1.2)
+    gone = await client.get(f"/analyze/{sid}")
+    assert gone.status_code == 410 and gone.json()["error"] == "expired"
+    state = client._transport.app.state.slmgen  # type: ignore[attr-defined]
+    purged = await purge_expired(state)
+    assert purged.datasets == 1
+    assert not (settings.uploads_dir / sid).exists()
+    assert (await client.get(f"/analyze/{sid}")).status_code == 404
