@@ -359,3 +359,22 @@ def test_one_huge_text_is_hashed_like_any_other(monkeypatch: pytest.MonkeyPatch)
     assert np.array_equal(keys[1], reference) and np.array_equal(keys[2], reference)
     # The huge blocks' power tables were used once and dropped; the block-sized ones are kept.
     assert minhash_module._power_tables[0].size == 2 * 4096
+
+
+def test_numpy_word_splitting_equals_the_python_shingler_on_real_text() -> None:
+    texts = [conversation_text(c) for c in read_conversations("llamafactory_glaive_toolcall_en_demo.json")]
+    texts += ["東京の天気は晴れです。", "a東京abc  x\tñ", "한국어 텍스트입니다", "\ud800 lone", "", "   "]
+    for text in texts:
+        data = text.lower().encode("utf-8", "surrogatepass")
+        starts, ends = minhash_module._word_bounds(np.frombuffer(data, dtype=np.uint8))
+        assert [data[a:b] for a, b in zip(starts, ends, strict=True)] == minhash_module._WORD.findall(data)
+
+
+def test_cjk_characters_are_words_so_a_one_character_edit_is_a_near_duplicate() -> None:
+    ideographs = [chr(0x4E00 + (i * 7919) % 20000) for i in range(400)]
+    original = "".join(ideographs[:200]) + "。"
+    edited = original[:100] + "改" + original[101:]
+    unrelated = "".join(ideographs[200:]) + "。"
+    assert len(shingle_set(original)) == 197  # character 5-grams, not one 200-character "word"
+    assert jaccard(original, edited) > 0.9
+    assert group_near_duplicates(minhash_band_keys([original, edited, unrelated])) == [[0, 1]]
