@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 from typing import Any
@@ -196,3 +197,31 @@ def test_other_tokenizers_count_with_the_same_formula(tmp_path: Path, tokenizer:
     expected = [count_openai_chat_tokens(json.loads(line)["messages"], counter) for line in lines]
     assert [e.token_count for e in read_examples(tmp_path / "store", 0, 5)] == expected
     assert report.total_tokens == sum(expected)
+
+
+def test_gzip_jsonl_gives_the_same_report_as_plain(tmp_path: Path, reports: dict[str, Any]) -> None:
+    packed = tmp_path / "toy.jsonl.gz"
+    packed.write_bytes(gzip.compress(shared_file(TOY).read_bytes()))
+    report = analyze_file(packed, AnalysisOptions(), tmp_path / "store")
+    assert report.file.compression == "gzip"
+    skip = {"file", "timings"}
+    assert report.model_dump(exclude=skip) == reports[TOY].model_dump(exclude=skip)
+
+
+def test_csv_prompt_completion(tmp_path: Path) -> None:
+    source = tmp_path / "pairs.csv"
+    source.write_text(
+        "prompt,completion\n"
+        "What is 2+2?,The answer is 4.\n"
+        '"Name a colour, please",Blue is a colour.\n'
+        "What is 2+2?,The answer is 4.\n",
+        encoding="utf-8",
+    )
+    report = analyze_file(source, AnalysisOptions(), tmp_path / "store")
+    assert report.file.container == "csv" and report.file.format == "prompt_completion"
+    assert report.total_examples == 3 and report.records_unusable == 0
+    assert report.roles == {"user": 3, "assistant": 3}
+    assert report.openai.applies_to == 0
+    assert [(r.index, r.line) for r in report.duplicates.exact.examples] == [(2, 4)]
+    stored = read_examples(tmp_path / "store", 1, 1)[0]
+    assert stored.messages[0] == {"role": "user", "content": "Name a colour, please"}
