@@ -309,3 +309,35 @@ def test_near_duplicates(tmp_path: Path) -> None:
     assert report.duplicates.exact.count == 1 and report.duplicates.exact.examples[0].index == 3
     issue = report.issue("near_duplicate")
     assert issue is not None and [r.index for r in issue.examples] == [2]
+
+
+def test_profile_shares_for_the_recommender(tmp_path: Path) -> None:
+    records = [
+        chat(msg("user", "Extract the city: I live in Oslo."), msg("assistant", '{"city": "Oslo"}')),
+        chat(
+            msg("user", "What time is it?"),
+            msg("assistant", None, tool_calls=[CALL]),
+            msg("tool", "12:00", tool_call_id="call_1"),
+            msg("assistant", "It is noon."),
+        ),
+        chat(
+            msg("system", "Be brief."), msg("user", "Hi"), msg("user", "Hello?"), msg("assistant", "Hello!")
+        ),
+        chat(
+            msg("user", "One"),
+            msg("assistant", "First answer."),
+            msg("user", "Two"),
+            msg("assistant", "Second answer."),
+        ),
+    ]
+    report = analyse(tmp_path, records)
+    profile = report.profile()
+    assert profile.num_examples == 4
+    assert profile.json_output_share == 0.25
+    assert profile.tool_call_share == 0.25
+    assert profile.non_alternating_share == 0.25
+    assert profile.system_prompt_share == 0.25
+    assert profile.multi_turn_share == 0.5  # more than one user turn: records 2 and 3
+    assert profile.max_tokens == report.distributions.tokens_per_example.max
+    assert profile.total_tokens == report.total_tokens
+    assert profile.tokenizer == "cl100k_base" and profile.tokens_exact is True
