@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import orjson
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -42,7 +44,7 @@ def test_split_lines_matches_a_plain_split_whatever_the_blocks(
 JSON_VALUES = st.recursive(
     st.none()
     | st.booleans()
-    | st.integers()
+    | st.integers(-(2**63), 2**64 - 1)
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(alphabet='ab"\\\n{}[],: é\u2028', max_size=8),
     lambda children: (
@@ -79,3 +81,33 @@ def test_list_key_is_found_after_other_keys(cuts: list[int]) -> None:
     buffer = TextBuffer(iter(cut(text, cuts)))
     assert find_list_key(buffer) == ("rows", True)
     assert [e.value for e in iter_elements(buffer)] == [{"text": "t"}, {"text": "u"}]
+
+
+def test_array_numbers_parse_as_json_lines_would() -> None:
+    """Array elements go through the stdlib decoder; values must equal orjson's for the same text."""
+    text = '[{"n": 99999999999999999999, "m": -9223372036854775809, "k": 18446744073709551615, "f": 1.5}]'
+    (element,) = iter_elements(TextBuffer(iter([text])))
+    assert element.value == orjson.loads(text)[0]
+    assert isinstance(element.value["n"], float) and element.value["k"] == 2**64 - 1
+
+
+@pytest.mark.parametrize("text", ["[1e400]", "[NaN]", "[-Infinity]"])
+def test_array_numbers_orjson_refuses_are_invalid_json(text: str) -> None:
+    (element,) = iter_elements(TextBuffer(iter([text])))
+    assert element.value is None and element.error is not None and element.error.startswith("not valid JSON")
+
+
+def test_deeply_nested_element_is_invalid_json_not_a_crash() -> None:
+    text = "[" + "[" * 100_000 + "]" * 100_000 + ', {"text": "after"}]'
+    first, second = iter_elements(TextBuffer(iter([text])))
+    assert first.error == "not valid JSON: the record is nested too deeply to read"
+    assert second.value == {"text": "after"}
+
+
+@pytest.mark.parametrize("block", [5, 4096])
+def test_element_over_the_size_limit_is_skipped_block_by_block(block: int) -> None:
+    big = json.dumps({"text": 'a \\ "quoted" ] } [ { , ' * 2000})
+    text = f'[{{"text": "one"}}, {big}, {{"text": "two"}}]'
+    elements = list(iter_elements(TextBuffer(iter(cut(text, list(range(block, len(text), block))))), 1000))
+    assert [e.value for e in elements] == [{"text": "one"}, None, {"text": "two"}]
+    assert (elements[1].error, elements[1].size) == (None, len(big))

@@ -209,4 +209,5 @@ def test_block_boundaries_do_not_change_what_is_read(
     path = shared_file(name)
     expected = [(r.index, r.line, r.raw, r.conversation) for r in read_all(path)]
     monkeypatch.setattr("backend.core.ingest.reader.BLOCK_BYTES", block_bytes)
+    monkeypatch.setattr("backend.core.ingest.reader.TEXT_BLOCK_BYTES", block_bytes)
     assert [(r.index, r.line, r.raw, r.conversation) for r in read_all(path)] == expected

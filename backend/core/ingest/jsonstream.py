@@ -14,8 +14,34 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-DECODER = json.JSONDecoder()
+I64_MIN, U64_MAX = -(2**63), 2**64 - 1
+
+
+def parse_int_like_orjson(text: str) -> int | float:
+    """Integers beyond 64 bits become floats, as orjson (the JSON Lines parser) makes them."""
+    value = int(text)
+    return value if I64_MIN <= value <= U64_MAX else float(value)
+
+
+def parse_float_like_orjson(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"the number {text[:20]} is too large")
+    return value
+
+
+def reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+# The stdlib decoder finds where each element ends (orjson cannot parse from an offset); its
+# hooks make the values match what orjson gives for the same text in a JSON Lines file.
+DECODER = json.JSONDecoder(
+    parse_int=parse_int_like_orjson, parse_float=parse_float_like_orjson, parse_constant=reject_constant
+)
 STRUCTURAL = re.compile(r'["\[\]{},]')
+STRING_SPECIAL = re.compile(r'["\\]')
+SCALAR_TAIL = re.compile(r"[0-9.eE+\-a-zA-Z]*")  # characters that could still continue a number or literal
 STRING_TAIL = re.compile(r'[^"\\]*(?:\\.[^"\\]*)*"', re.S)  # the rest of a string after its opening quote
 WHITESPACE = re.compile(r"[ \t\r\n]*")
 # Keys whose list makes a top-level object one record rather than a holder of records.
@@ -132,35 +158,105 @@ def find_value_end(buf: str, pos: int) -> int:
         i = j + 1
 
 
-def read_value(tb: TextBuffer) -> Element:
-    """Parse the value at the buffer position (whitespace already skipped) and move past it."""
+def read_value(tb: TextBuffer, max_size: int) -> Element:
+    """Parse the value at the buffer position (whitespace already skipped) and move past it.
+
+    A value that grows past `max_size` characters before it ends is skipped without being
+    kept: the Element then has no value, no error and its full `size`.
+    """
     while True:
         start = tb.pos
         try:
             value, end = DECODER.raw_decode(tb.buf, start)
-        except json.JSONDecodeError as exc:
+        except (json.JSONDecodeError, ValueError, RecursionError) as exc:
             end = find_value_end(tb.buf, start)
+            if end < 0 and len(tb.buf) - start > max_size:
+                line = tb.line_at(start)
+                return Element(None, None, line, skip_value_text(tb))
             if end < 0 and tb.grow():
                 continue  # the element runs past the buffer: read on and try again
-            start = tb.pos  # fill() may have moved the buffer
+            start = tb.pos  # grow() may have moved the buffer
             if end < 0:
                 end = len(tb.buf)
                 reason = "the file ends in the middle of this record (is it truncated?)"
-            else:
+            elif isinstance(exc, RecursionError):
+                reason = "the record is nested too deeply to read"
+            elif isinstance(exc, json.JSONDecodeError):
                 reason = f"{exc.msg} at character {exc.pos - start} of the record"
+            else:
+                reason = str(exc)
             element = Element(None, f"not valid JSON: {reason}", tb.line_at(start), end - start)
             tb.pos = end
             return element
-        if end == len(tb.buf) and not tb.eof and tb.fill():
-            continue  # a number or literal may continue in the next block
+        if may_continue(value, tb.buf, end) and not tb.eof and tb.fill():
+            continue  # a number or literal cut by the block end ("0." + "5"): read on and parse again
         start = tb.pos
         element = Element(value, None, tb.line_at(start), end - start)
         tb.pos = end
         return element
 
 
-def iter_elements(tb: TextBuffer) -> Iterator[Element]:
-    """Elements of the array whose `[` is the next character; stops after its `]`."""
+def may_continue(value: Any, buf: str, end: int) -> bool:
+    """Whether a number or literal ends at the buffer's end, so the next block may extend it."""
+    if isinstance(value, (dict, list, str)):
+        return False  # self-delimiting
+    tail = SCALAR_TAIL.match(buf, end)
+    return tail is not None and tail.end() == len(buf)
+
+
+def skip_value_text(tb: TextBuffer) -> int:
+    """Consume the value at the buffer position block by block, keeping none of it; its length.
+
+    The scan state (depth, inside a string, a pending backslash) carries across blocks, so
+    memory stays at one block however long the value is.
+    """
+    depth, in_string, escaped = 0, False, False
+    size = 0
+    i = tb.pos
+    while True:
+        buf, n = tb.buf, len(tb.buf)
+        if escaped and i < n:
+            i, escaped = i + 1, False
+        while i < n:
+            if in_string:
+                match = STRING_SPECIAL.search(buf, i)
+                if match is None:
+                    i = n
+                elif buf[match.start()] == "\\":
+                    i = match.start() + 2
+                    escaped = i > n  # the escaped character is in the next block
+                    i = min(i, n)
+                else:
+                    in_string, i = False, match.end()
+                continue
+            match = STRUCTURAL.search(buf, i)
+            if match is None:
+                i = n
+                continue
+            j, ch = match.start(), buf[match.start()]
+            if ch == '"':
+                in_string = True
+            elif ch in "[{":
+                depth += 1
+            elif depth == 0:  # the delimiter after the value
+                size += j - tb.pos
+                tb.pos = j
+                return size
+            elif ch != ",":
+                depth -= 1
+            i = j + 1
+        size += n - tb.pos
+        tb.pos = n
+        if not tb.fill():
+            return size
+        i = tb.pos
+
+
+def iter_elements(tb: TextBuffer, max_size: int = 1 << 62) -> Iterator[Element]:
+    """Elements of the array whose `[` is the next character; stops after its `]`.
+
+    An element longer than `max_size` characters is skipped unread (value and error None).
+    """
     if tb.peek() != "[":
         raise JsonStructureError("expected a JSON array")
     tb.pos += 1
@@ -171,7 +267,7 @@ def iter_elements(tb: TextBuffer) -> Iterator[Element]:
         if tb.peek() == "":  # the text ended right after a comma
             yield unclosed_array(tb)
             return
-        element = read_value(tb)
+        element = read_value(tb, max_size)
         yield element
         ch = tb.peek()
         if ch == ",":
@@ -211,7 +307,7 @@ def skip_value(tb: TextBuffer) -> None:
 
 
 def read_key(tb: TextBuffer) -> str:
-    element = read_value(tb)
+    element = read_value(tb, 1 << 20)
     if not isinstance(element.value, str) or tb.peek() != ":":
         raise JsonStructureError("expected an object key")
     tb.pos += 1

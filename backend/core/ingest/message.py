@@ -6,6 +6,7 @@ message) allocates nothing beyond the `Message` itself.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import orjson
@@ -119,8 +120,12 @@ def to_json_text(value: Any) -> str:
         return value
     try:
         return orjson.dumps(value).decode()
-    except TypeError:  # values from Parquet (dates, decimals) that JSON cannot hold as such
-        return str(value)
+    except TypeError:  # Parquet dates and decimals, integers over 64 bits, nesting past orjson's limit
+        pass
+    try:
+        return json.dumps(value, ensure_ascii=False, default=str)
+    except (RecursionError, ValueError):
+        return "[a value nested too deeply to show as text]"
 
 
 def normalize_role(written: Any, where: str, ctx: MessageContext) -> str:

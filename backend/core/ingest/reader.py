@@ -37,7 +37,8 @@ from backend.core.ingest.tabular import (
     options_for_columns,
 )
 
-BLOCK_BYTES = 4 << 20
+BLOCK_BYTES = 4 << 20  # JSON Lines in UTF-8: bytes split on newlines, bigger blocks mean fewer Python steps
+TEXT_BLOCK_BYTES = 1 << 20  # decoded text (JSON, CSV, other encodings): smaller, as each block is copied
 
 
 def iter_records(
@@ -131,7 +132,7 @@ def iter_jsonl(
                 )
                 yield from parse_json_lines(byte_lines, position, offset_base, options)
             else:
-                text_blocks = (text for _, text in iter_text_blocks(reader, info.encoding, BLOCK_BYTES))
+                text_blocks = (text for _, text in iter_text_blocks(reader, info.encoding, TEXT_BLOCK_BYTES))
                 text_lines = split_lines(text_blocks, "\n", max_line)
                 yield from parse_json_lines(text_lines, position, offset_base, options)
         except (UndecodableBytesError, DamagedStreamError) as exc:
@@ -208,18 +209,18 @@ def iter_json(path: Path, info: FileInfo, options: IngestOptions) -> Iterator[Pa
     index = 0
     with open_binary(path, info.compression) as stream:
         reader = CheckedReader(stream)
-        buffer = TextBuffer(text for _, text in iter_text_blocks(reader, info.encoding, BLOCK_BYTES))
+        buffer = TextBuffer(text for _, text in iter_text_blocks(reader, info.encoding, TEXT_BLOCK_BYTES))
         try:
             if info.container == "json_object":
-                key, found = find_list_key(buffer)
-                if not found:
+                if info.list_key is None:
                     yield read_single_object(buffer, options)
                     return
-            for element in iter_elements(buffer):
+                key, found = find_list_key(buffer)
+                if not found or key != info.list_key:
+                    raise JsonStructureError(f"the list of records under {info.list_key!r} was not found")
+            for element in iter_elements(buffer, options.max_line_bytes):
                 where = f"(starting on line {element.first_line}) "
-                if element.error is not None:
-                    yield make_failed_record(index, None, "invalid_json", where + element.error)
-                elif element.size > options.max_line_bytes:
+                if element.size > options.max_line_bytes:
                     yield make_failed_record(
                         index,
                         None,
@@ -227,6 +228,8 @@ def iter_json(path: Path, info: FileInfo, options: IngestOptions) -> Iterator[Pa
                         f"{where}the record is {element.size:,} characters long, over the limit of "
                         f"{options.max_line_bytes:,}; it was not read.",
                     )
+                elif element.error is not None:
+                    yield make_failed_record(index, None, "invalid_json", where + element.error)
                 else:
                     conversation, issues = to_conversation(
                         element.value, index=index, line=None, options=options
@@ -250,11 +253,17 @@ def iter_json(path: Path, info: FileInfo, options: IngestOptions) -> Iterator[Pa
 
 
 def read_single_object(buffer: TextBuffer, options: IngestOptions) -> ParsedRecord:
-    """A top-level object holding no list of records is itself one record."""
-    buffer.pos = 0
-    while buffer.fill():
-        pass
-    text = buffer.buf[buffer.pos :]
+    """A top-level object holding no list of records is itself one record (read up to the limit)."""
+    while buffer.fill():  # nothing is consumed, so the buffer keeps all the text read so far
+        if len(buffer.buf) > options.max_line_bytes:
+            return make_failed_record(
+                0,
+                None,
+                "line_too_long",
+                f"the file is one JSON object of more than {options.max_line_bytes:,} characters, over "
+                "the limit for one record; it was not read.",
+            )
+    text = buffer.buf
     try:
         raw = orjson.loads(text)
     except orjson.JSONDecodeError as exc:
@@ -270,7 +279,9 @@ def iter_table(path: Path, info: FileInfo, options: IngestOptions) -> Iterator[P
     index = 0
     line: int | None = 1
     with open_binary(path, info.compression) as stream:
-        blocks = (text for _, text in iter_text_blocks(CheckedReader(stream), info.encoding, BLOCK_BYTES))
+        blocks = (
+            text for _, text in iter_text_blocks(CheckedReader(stream), info.encoding, TEXT_BLOCK_BYTES)
+        )
         # Unlimited line length here: a quoted cell may span lines, so an over-long cell is caught by
         # the CSV field size limit (reported per row) rather than by cutting lines.
         lines = (f"{entry.text}\n" for entry in split_lines(blocks, "\n", sys.maxsize))
