@@ -224,3 +224,13 @@ async def list_expired_anonymous_notebooks(session: AsyncSession, now: datetime)
         .order_by(Notebook.expires_at, Notebook.id)
     )
     return list(rows)
+
+
+async def download_tokens(session: AsyncSession, notebook_ids: Sequence[str]) -> dict[str, str]:
+    """notebook id -> its download token, for the given ids that still exist."""
+    if not notebook_ids:
+        return {}
+    rows = await session.execute(
+        select(Notebook.id, Notebook.download_token).where(Notebook.id.in_(list(notebook_ids)))
+    )
+    return {notebook_id: token for notebook_id, token in rows.tuples()}

@@ -97,3 +97,9 @@ async def _dataset_to_delete(session: AsyncSession, user: User, job: Job) -> Dat
         return None  # another job (of this or another user) still refers to it
     dataset = await repo.get_dataset(session, job.session_id)
     return dataset if dataset is not None and is_visible_to(dataset.owner_id, user) else None
+
+
+async def download_urls(session: AsyncSession, jobs: list[Job]) -> dict[str, str]:
+    """job id -> the download link of its notebook, for jobs that have one."""
+    tokens = await repo.download_tokens(session, [j.notebook_id for j in jobs if j.notebook_id])
+    return {j.id: f"/download/{tokens[j.notebook_id]}" for j in jobs if j.notebook_id in tokens}

@@ -131,6 +131,7 @@ async def test_signed_in_flow_records_the_job(client: httpx.AsyncClient, auth_he
     assert job["model_id"] == best
     assert job["dataset_filename"] == GLAIVE
     assert job["dataset_stats"]["total_examples"] == 300
+    assert job["download_url"] == gen.json()["download_url"]  # re-download from the history
 
 
 async def test_expired_link_is_410_for_others_but_the_owner_still_downloads(

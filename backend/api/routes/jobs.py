@@ -10,7 +10,8 @@ from fastapi import APIRouter, Query, Request, Response
 from backend.api.deps import CurrentUserDep, SessionDep, StateDep
 from backend.api.schemas.jobs import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, JobCreate, JobList, JobRead, JobUpdate
 from backend.db import repository as repo
-from backend.services.jobs import delete_job_and_files, find_or_create_job, owned_job
+from backend.db.models import Job
+from backend.services.jobs import delete_job_and_files, download_urls, find_or_create_job, owned_job
 
 router = APIRouter(tags=["jobs"])
 
@@ -30,7 +31,7 @@ async def list_jobs(
     links = page_links(request, limit, offset, total)
     if links:
         response.headers["Link"] = links
-    return JobList([JobRead.model_validate(job) for job in jobs])
+    return JobList(await read_jobs(session, jobs))
 
 
 @router.post(
@@ -46,12 +47,12 @@ async def create_job(
     job, created = await find_or_create_job(state, session, user, body.session_id, body.dataset_filename)
     if not created:
         response.status_code = 200
-    return JobRead.model_validate(job)
+    return (await read_jobs(session, [job]))[0]
 
 
 @router.get("/jobs/{job_id}", response_model=JobRead)
 async def get_job(job_id: str, user: CurrentUserDep, session: SessionDep) -> JobRead:
-    return JobRead.model_validate(await owned_job(session, user, job_id))
+    return (await read_jobs(session, [await owned_job(session, user, job_id)]))[0]
 
 
 @router.patch("/jobs/{job_id}", response_model=JobRead)
@@ -60,7 +61,7 @@ async def update_job(job_id: str, body: JobUpdate, user: CurrentUserDep, session
     changes = body.changes()
     if changes:
         job = await repo.update_job(session, user.id, job.id, **changes)
-    return JobRead.model_validate(job)
+    return (await read_jobs(session, [job]))[0]
 
 
 @router.delete("/jobs/{job_id}", status_code=204)
@@ -68,6 +69,11 @@ async def delete_job(job_id: str, user: CurrentUserDep, session: SessionDep, sta
     """Delete the job, its notebook, and its dataset unless another job still uses it."""
     await delete_job_and_files(state, session, user, job_id)
     return Response(status_code=204)
+
+
+async def read_jobs(session: SessionDep, jobs: list[Job]) -> list[JobRead]:
+    urls = await download_urls(session, jobs)
+    return [JobRead.model_validate(job).model_copy(update={"download_url": urls.get(job.id)}) for job in jobs]
 
 
 def page_links(request: Request, limit: int, offset: int, total: int) -> str:

@@ -62,6 +62,7 @@ class JobRead(BaseModel):
     model_score: float | None
     training_config: dict[str, Any] | None
     notebook_id: str | None
+    download_url: str | None = None  # the notebook's download link, for re-downloading from the history
     colab_url: str | None
     status: str
     created_at: datetime
