@@ -265,7 +265,7 @@ def _openai_figures(
                     sorted(with_errors.refs + extra.refs, key=lambda ref: ref[0])[:cap],
                 )
                 applies_to += extra.count
-    total = np.concatenate([np.asarray(b.total_tokens, dtype=np.int64) for b in books])
+    total = _cat([b.total_tokens for b in books])
     return OpenAIFigures(
         applies_to=applies_to,
         note=openai_format.NOTE,
@@ -281,13 +281,9 @@ def _openai_figures(
         records_with_errors=with_errors.count,
         missing_system=sum(b.missing_system for b in books),
         missing_user=sum(b.missing_user for b in books),
-        messages_per_example=describe(
-            np.concatenate([np.asarray(b.num_messages, dtype=np.int64) for b in books])
-        ),
+        messages_per_example=describe(_cat([b.num_messages for b in books])),
         total_tokens_per_example=describe(total),
-        assistant_tokens_per_example=describe(
-            np.concatenate([np.asarray(b.assistant_tokens, dtype=np.int64) for b in books])
-        ),
+        assistant_tokens_per_example=describe(_cat([b.assistant_tokens for b in books])),
         over_4096=int(np.count_nonzero(total > 4096)),
         over_16385=int(np.count_nonzero(total > 16385)),
         over_65536=int(np.count_nonzero(total > 65536)),
