@@ -212,13 +212,17 @@ async def test_expired_anonymous_uploads_are_410_then_purged(client: httpx.Async
                                                              settings: Settings) -> None:
     from backend.services.cleanup import purge_expired
 
-    settings.anonymous_ttl_hours = 1.0 / 3600  # one second
+    from datetime import UTC, datetime, timedelta
+
+    from backend.db import repository
+
     sid, r = await upload_and_analyze(client, shared_file(BLANK_LINES))
     assert r.status_code == 200
-    await asyncio.sleep(1.2)
+    state = client._transport.app.state.slmgen  # type: ignore[attr-defined]
+    async with state.session() as session:  # as if ANONYMOUS_TTL_HOURS had passed
+        await repository.update_dataset(session, sid, expires_at=datetime.now(UTC) - timedelta(seconds=1))
     gone = await client.get(f"/analyze/{sid}")
     assert gone.status_code == 410 and gone.json()["error"] == "expired"
-    state = client._transport.app.state.slmgen  # type: ignore[attr-defined]
     purged = await purge_expired(state)
     assert purged.datasets == 1
     assert not (settings.uploads_dir / sid).exists()
