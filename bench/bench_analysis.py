@@ -125,8 +125,9 @@ def run(examples: int, seed: int, workdir: Path, keep_file: Path | None) -> dict
     env = {**os.environ, "DATA_DIR": str(workdir / "data"), "MAX_UPLOAD_BYTES": str(4 * 1024**3)}
     env.pop("DATABASE_URL", None)
     slmgen = Path(sys.executable).parent / "slmgen"
-    server = subprocess.Popen([str(slmgen), "serve", "--host", "127.0.0.1", "--port", str(port)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=open(workdir / "server.log", "w"))
+    with open(workdir / "server.log", "w") as log:
+        server = subprocess.Popen([str(slmgen), "serve", "--host", "127.0.0.1", "--port", str(port)], env=env,
+                                  stdout=subprocess.DEVNULL, stderr=log)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + 60

@@ -15,7 +15,7 @@ SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 def shared_file(name: str) -> Path:
     path = SHARED_DATA / name
     if not path.exists():
-        pytest.fail(f"fixture dataset {name} is missing from {SHARED_DATA}; the shared/ folder must sit beside the repo")
+        pytest.fail(f"fixture dataset {name} is missing from {SHARED_DATA}; shared/ must sit beside the repo")
     return path
 
 

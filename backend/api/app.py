@@ -14,8 +14,8 @@ from fastapi.staticfiles import StaticFiles
 
 from backend import __version__
 from backend.api.errors import install_error_handlers
-from backend.api.security import SecurityHeaders
 from backend.api.routes.system import FRONTEND_DIR
+from backend.api.security import SecurityHeaders
 from backend.services import datasets
 from backend.services.cleanup import purge_periodically
 from backend.services.state import AppState

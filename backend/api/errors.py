@@ -38,7 +38,7 @@ HTTP_CODES = {400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "m
 def status_for(exc: e.CoreError) -> int:
     for cls in type(exc).__mro__:
         if cls in STATUS_BY_ERROR:
-            return STATUS_BY_ERROR[cls]  # type: ignore[index]
+            return STATUS_BY_ERROR[cls]
     return 400
 
 
@@ -53,8 +53,8 @@ def error_response(exc: e.CoreError) -> JSONResponse:
     return JSONResponse(exc.to_dict(), status_code=status, headers=headers)
 
 
-def _describe_validation(exc: RequestValidationError) -> tuple[str, list[dict[str, object]]]:
-    fields = []
+def _describe_validation(exc: RequestValidationError) -> tuple[str, list[dict[str, str]]]:
+    fields: list[dict[str, str]] = []
     for err in exc.errors():
         loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
         fields.append({"field": ".".join(loc) or "request", "message": str(err.get("msg", "invalid"))})

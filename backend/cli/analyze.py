@@ -10,6 +10,8 @@ import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from rich.console import Console
+
 from backend.core.analysis import AnalysisOptions, Report, analyze_file
 from backend.core.errors import CoreError
 
@@ -39,9 +41,7 @@ def analyze_with_progress(path: Path, options: AnalysisOptions, workers: int, sh
                                 on_progress=lambda f: bar.update(task, completed=f))
 
 
-def _stderr_console():  # type: ignore[no-untyped-def]
-    from rich.console import Console
-
+def _stderr_console() -> Console:
     return Console(stderr=True)
 
 

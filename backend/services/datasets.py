@@ -11,8 +11,8 @@ from typing import Any
 
 from backend.auth import User
 from backend.core.analysis import AnalysisOptions, Report
-from backend.core.ingest import IngestOptions
 from backend.core.errors import ConflictError, ExpiredError, InvalidInputError, NotFoundError, NotReadyError
+from backend.core.ingest import IngestOptions
 from backend.core.tokens import get_counter
 from backend.db import repository as repo
 from backend.db.models import Dataset

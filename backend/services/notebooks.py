@@ -16,8 +16,7 @@ import httpx
 
 from backend.auth import User
 from backend.core.analysis.store import iter_canonical
-from backend.core.catalog import load_catalog
-from backend.core.catalog import ModelEntry
+from backend.core.catalog import ModelEntry, load_catalog
 from backend.core.conversation import DatasetProfile
 from backend.core.errors import CoreError, ExpiredError, NotFoundError
 from backend.core.notebook import (

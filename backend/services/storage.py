@@ -21,12 +21,13 @@ _ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
 
 class HasDatasetFiles(Protocol):
-    id: str
-    stored_name: str
+    @property
+    def id(self) -> str: ...
 
 
 class HasNotebookFile(Protocol):
-    stored_name: str
+    @property
+    def stored_name(self) -> str: ...
 
 
 def stored_upload_name(client_filename: str) -> str:

@@ -210,11 +210,10 @@ async def test_root_serves_json_to_api_clients(client: httpx.AsyncClient) -> Non
 
 async def test_expired_anonymous_uploads_are_410_then_purged(client: httpx.AsyncClient,
                                                              settings: Settings) -> None:
-    from backend.services.cleanup import purge_expired
-
     from datetime import UTC, datetime, timedelta
 
     from backend.db import repository
+    from backend.services.cleanup import purge_expired
 
     sid, r = await upload_and_analyze(client, shared_file(BLANK_LINES))
     assert r.status_code == 200

@@ -22,8 +22,8 @@ class GenerateRequest(BaseModel):
 
     session_id: str = Field(max_length=64)
     model_id: str = Field(max_length=100)
-    training_config: TrainingConfig = Field(default_factory=TrainingConfig)
-    data_source: DataSourceIn = Field(default_factory=DataSourceIn)
+    training_config: TrainingConfig = TrainingConfig()
+    data_source: DataSourceIn = DataSourceIn()
     github_token: str | None = Field(None, max_length=400, description="your own token, for a secret gist")
 
 
