@@ -98,6 +98,7 @@ def run_smoke(dataset: Path, *, steps: int = 3, workdir: Path | None = None) -> 
         MAX_SEQ_LENGTH=256,
         NUM_COMPARE_PROMPTS=1,
         MAX_NEW_TOKENS=24,
+        MAX_EVAL_EXAMPLES=4,
     )
     client = NotebookClient(
         run, timeout=1800, kernel_name="python3", resources={"metadata": {"path": str(workdir)}}
