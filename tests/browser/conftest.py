@@ -148,13 +148,15 @@ def _chromium_path() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: while Playwright's sync API is running it keeps an asyncio loop set on this
+# thread, which would break every async test that runs after the browser tests.
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as p:
         yield p
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     browser = playwright.chromium.launch(executable_path=_chromium_path(), args=CHROMIUM_ARGS)
     yield browser
