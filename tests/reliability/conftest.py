@@ -27,7 +27,7 @@ def make_settings(data_dir: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {"data_dir": data_dir, "analysis_workers": 1, "anonymous_ttl_hours": 1.0,
                               "upload_rate_per_minute": 10_000, "generate_rate_per_minute": 10_000,
                               "max_analyses_per_client": 50, **overrides}
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 @pytest.fixture
