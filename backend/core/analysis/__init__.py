@@ -4,7 +4,9 @@
     results = [analyze_chunk(plan, n, store) for n in ...]  # in worker processes, any order
     report = merge_results(plan, results, store)            # global record numbers, groups, score
 
-or all three at once with `analyze_file(path, options, store, executor=pool)`. Each chunk's
+or all three at once with `analyze_file(path, options, store, executor=pool)`. With an executor the
+chunk results travel through files in the store and the merge runs in the executor too, so the
+calling process (the web server) never holds per-example data, however large the file. Each chunk's
 worker also writes its usable examples, canonical, to the store (see store.py), which the
 preview pages through without parsing the upload again.
 """
@@ -12,6 +14,7 @@ preview pages through without parsing the upload again.
 from __future__ import annotations
 
 import concurrent.futures
+import pickle
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -65,17 +68,20 @@ def analyze_file(
         for chunk_no in range(total):
             results.append(analyze_chunk(plan, chunk_no, store_dir))
             _report_progress(on_progress, len(results), total)
+        analysed = time.perf_counter()
+        report = merge_results(plan, results, store_dir)
     else:
-        futures = [executor.submit(analyze_chunk, plan, n, store_dir) for n in range(total)]
+        futures = [executor.submit(analyze_chunk_to_file, plan, n, store_dir) for n in range(total)]
+        result_files: list[Path] = []
         try:
             for future in concurrent.futures.as_completed(futures):
-                results.append(future.result())
-                _report_progress(on_progress, len(results), total)
+                result_files.append(future.result())
+                _report_progress(on_progress, len(result_files), total)
         finally:
             for future in futures:
                 future.cancel()
-    analysed = time.perf_counter()
-    report = merge_results(plan, results, store_dir)
+        analysed = time.perf_counter()
+        report = executor.submit(merge_result_files, plan, sorted(result_files), store_dir).result()
     finished = time.perf_counter()
     if on_progress is not None:
         on_progress(1.0)
@@ -87,6 +93,27 @@ def analyze_file(
         "total": round(finished - started, 4),
     }
     return report.model_copy(update={"timings": timings})
+
+
+def analyze_chunk_to_file(plan: AnalysisPlan, chunk_no: int, store_dir: Path) -> Path:
+    """analyze_chunk, with the result left in the store for merge_result_files (runs in a worker)."""
+    result = analyze_chunk(plan, chunk_no, store_dir)
+    path = store_dir / f"chunk-result-{chunk_no:06d}.pickle"
+    with open(path, "wb") as f:
+        pickle.dump(result, f, protocol=pickle.HIGHEST_PROTOCOL)
+    return path
+
+
+def merge_result_files(plan: AnalysisPlan, result_files: list[Path], store_dir: Path) -> Report:
+    """merge_results over results left by analyze_chunk_to_file; removes them once merged."""
+    results = []
+    for path in result_files:
+        with open(path, "rb") as f:
+            results.append(pickle.load(f))  # our own files, written moments ago by our own workers
+    report = merge_results(plan, results, store_dir)
+    for path in result_files:
+        path.unlink(missing_ok=True)
+    return report
 
 
 def _report_progress(on_progress: Callable[[float], None] | None, done: int, total: int) -> None:
