@@ -341,3 +341,12 @@ def test_profile_shares_for_the_recommender(tmp_path: Path) -> None:
     assert profile.max_tokens == report.distributions.tokens_per_example.max
     assert profile.total_tokens == report.total_tokens
     assert profile.tokenizer == "cl100k_base" and profile.tokens_exact is True
+
+
+def test_a_repeated_word_does_not_decide_the_language() -> None:
+    from backend.core.analysis.language import detect_language
+
+    # The cookbook's record 5: one short English sentence repeated; "a" is also a Portuguese word.
+    assert detect_language("I'm hungry. " + "Eat a banana!" * 2000) == "und"  # one function word: too little
+    assert detect_language("I am hungry. " + "Eat a banana!" * 2000) == "en"
+    assert detect_language("Eu não sei se você vai gostar muito disso, mas é o que temos para hoje.") == "pt"

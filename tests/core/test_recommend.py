@@ -106,9 +106,11 @@ def test_system_prompts_with_templates_without_a_system_role(profiles: dict[str,
 
 
 def test_multilingual_data(profiles: dict[str, DatasetProfile]) -> None:
-    axolotl = profiles["axolotl"]
-    spanish = axolotl.languages.get("es", 0.0)
-    assert spanish > 0.05
+    # The real axolotl file is English golf-strategy text, and is detected as such; the multilingual
+    # scenario gives the same profile a 30% Spanish share.
+    assert profiles["axolotl"].languages == {"en": 1.0}
+    axolotl = dataclasses.replace(profiles["axolotl"], languages={"en": 0.7, "es": 0.3})
+    spanish = axolotl.languages["es"]
     result = recommend_models(axolotl, RecommendRequest.create("qa", "cloud"))
     by_id = {r.entry.model_id: r for r in result.recommendations}
     assert any("Non-English data (es" in w for w in result.warnings)

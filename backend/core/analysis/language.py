@@ -19,7 +19,7 @@ MIN_STOPWORD_HITS = 2
 _STOPWORDS: dict[str, frozenset[str]] = {
     lang: frozenset(words.split())
     for lang, words in {
-        "en": "the and is are to of in that it you for with this was on be have not what can how do "
+        "en": "the a an and is are to of in that it you for with this was on be have not what can how do "
         "i my your we they from will would there which",
         "es": "el la de que y en los las es por un una para con no se del al lo como más pero su "
         "está son muy también yo",
@@ -88,7 +88,8 @@ def detect_language(text: str) -> str:
 
 def _detect_latin(sample: str) -> str:
     hits = [0] * len(_LANGS)
-    for word in _WORD.findall(sample.lower()):
+    # Distinct words: a text repeating one word ("Eat a banana!" × 2000) must not vote 2000 times.
+    for word in set(_WORD.findall(sample.lower())):
         for lang in _WORD_LANGS.get(word, ()):
             hits[lang] += 1
     best = max(range(len(_LANGS)), key=hits.__getitem__)  # ties: the first language listed
