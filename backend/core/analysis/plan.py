@@ -53,7 +53,25 @@ def plan_analysis(path: Path, options: AnalysisOptions) -> AnalysisPlan:
     """Sniff the file and split it into chunks; raises NotADatasetError, UnsupportedEncodingError…"""
     info = sniff_file(path, options.ingest)
     chunks = tuple(plan_chunks(path, info, options.chunk_bytes))
+    limit = options.ingest.max_records
+    if len(chunks) > 1 and limit is not None and may_hold_more_lines_than(path, limit):
+        # Each chunk's reader only knows its own records, so the record limit could not hold for the
+        # whole file: read it in one pass instead, which stops (and says so) at the limit.
+        chunks = tuple(plan_chunks(path, info, info.size_bytes + 1))
     return AnalysisPlan(path, options, info, chunks, language_modulus(info.size_bytes))
+
+
+def may_hold_more_lines_than(path: Path, limit: int) -> bool:
+    """Whether the file has more than `limit` lines (an upper bound on its JSONL records)."""
+    if path.stat().st_size < 2 * limit:  # every record takes at least two bytes ("{}" and more)
+        return False
+    lines = 0
+    with open(path, "rb") as f:
+        while block := f.read(8 * 1024 * 1024):
+            lines += block.count(b"\n")
+            if lines > limit:
+                return True
+    return lines + 1 > limit
 
 
 def language_modulus(size_bytes: int) -> int:
