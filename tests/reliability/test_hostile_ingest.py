@@ -199,6 +199,15 @@ def test_a_5_mb_line_over_max_line_bytes_is_in_the_report_and_the_rest_analysed(
     assert outcome.issue("unusable_record") is not None and not outcome.format_valid
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "ingest/sniff.py judges 'holds only whitespace' from the 1 MiB head: a JSONL file that starts with 2 MiB "
+    "of blank lines and then has records is refused as empty (NotADatasetError) and its records are lost"))
+def test_records_after_megabytes_of_blank_lines_are_read() -> None:
+    outcome = analyze_bytes(b"\n" * (2 << 20) + (GOOD + b"\n") * 3)
+    assert isinstance(outcome, Report), outcome
+    assert outcome.total_examples == 3
+
+
 TINY_RECORDS = b'{"text": "a"}\n' * 200_000
 
 
@@ -212,7 +221,6 @@ def test_200k_tiny_records_over_max_records_are_reported_not_dropped() -> None:
     assert not outcome.format_valid
 
 
-@pytest.mark.xfail(strict=True, reason=CHUNKED_LIMIT_BUG)
 def test_max_records_holds_for_the_whole_file_when_it_is_read_in_chunks() -> None:
     options = AnalysisOptions(chunk_bytes=256 * 1024, ingest=IngestOptions(max_records=1000))
     data = b"".join((json.dumps({"text": f"record number {n} " * 8}) + "\n").encode() for n in range(20_000))
