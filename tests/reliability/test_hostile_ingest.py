@@ -22,9 +22,6 @@ from backend.core.ingest import IngestOptions, iter_records, sniff_file
 from tests.reliability import hostile
 
 PROPERTY_SETTINGS = settings(deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
-CHUNKED_LIMIT_BUG = ("analysis applies IngestOptions.max_records to each chunk separately (worker.py calls "
-                     "iter_records per chunk), so a multi-chunk file yields up to chunks x max_records "
-                     "examples and one too_many_records record per chunk")
 
 
 def analyze_bytes(data: bytes, options: AnalysisOptions | None = None) -> Report | CoreError:
