@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     max_analyses_per_client: int = 3
     max_line_bytes: int = 64 * 1024 * 1024
     max_records: int = 5_000_000
+    max_decompressed_bytes: int = 4 * 1024**3
+    max_decompression_ratio: int = 100
     upload_rate_per_minute: int = 30
     generate_rate_per_minute: int = 30
     default_max_seq_length: int = 2048

@@ -13,7 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from backend import __version__
-from backend.api.errors import install_error_handlers
+from backend.api.errors import UnexpectedErrors, install_error_handlers
 from backend.api.routes.system import FRONTEND_DIR
 from backend.api.security import SecurityHeaders
 from backend.services import datasets
@@ -53,6 +53,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
                            allow_methods=["GET", "POST", "PATCH", "DELETE"],
                            allow_headers=["Authorization", "Content-Type"])
+    # Added first, so it sits inside: an unexpected error becomes a 500 that still gets the headers.
+    app.add_middleware(UnexpectedErrors)
     app.add_middleware(SecurityHeaders, supabase_url=settings.supabase_url)
     for name in ROUTER_MODULES:
         app.include_router(importlib.import_module(f"backend.api.routes.{name}").router)

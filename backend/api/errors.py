@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend.core import errors as e
 
@@ -92,9 +93,37 @@ def install_error_handlers(app: FastAPI) -> None:
                                        "was saved. Try again later.", "error": "storage_unavailable"},
                             status_code=503, headers={"Retry-After": "30"})
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        # Logged in full here; the client learns only that it was our fault.
-        log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return JSONResponse({"detail": "Internal server error; it has been logged. Please try again.",
-                             "error": "internal_error"}, status_code=500)
+
+INTERNAL_ERROR_BODY = {"detail": "Internal server error; it has been logged. Please try again.",
+                       "error": "internal_error"}
+
+
+class UnexpectedErrors:
+    """Turns any unexpected exception into the logged 500 that echoes nothing internal.
+
+    It runs inside the other middleware (security headers included): Starlette's own last-resort
+    handler sits outside all middleware, so its 500s would go out without those headers.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            log.exception("unexpected error on %s %s", scope.get("method"), scope.get("path"))
+            if started:  # too late to answer differently: let the server close the connection
+                raise
+            await JSONResponse(INTERNAL_ERROR_BODY, status_code=500)(scope, receive, send)

@@ -5,13 +5,24 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from backend.auth import User
 from backend.core.analysis import AnalysisOptions, Report
-from backend.core.errors import ConflictError, ExpiredError, InvalidInputError, NotFoundError, NotReadyError
+from backend.core.errors import (
+    ConflictError,
+    CoreError,
+    ExpiredError,
+    InvalidInputError,
+    NotADatasetError,
+    NotFoundError,
+    NotReadyError,
+    PayloadTooLargeError,
+    UnavailableError,
+    UnsupportedEncodingError,
+)
 from backend.core.ingest import IngestOptions
 from backend.core.tokens import get_counter
 from backend.db import repository as repo
@@ -23,7 +34,13 @@ from backend.services.state import AppState
 
 log = logging.getLogger("slmgen.datasets")
 
-FAILED_BY_USER_INPUT = {"not_a_dataset", "unsupported_encoding", "invalid_input"}
+# Failures that were our trouble (503); any other failure code came from the analysed file (4xx).
+SERVER_SIDE_FAILURES = {"analysis_crashed", "analysis_failed", "storage_unavailable", "upload_missing"}
+USER_FAILURE_CLASSES: dict[str, type[CoreError]] = {
+    "not_a_dataset": NotADatasetError,
+    "unsupported_encoding": UnsupportedEncodingError,
+    "decompressed_too_large": PayloadTooLargeError,
+}
 
 
 def new_session_id() -> str:
@@ -108,10 +125,20 @@ class _Ref:
     stored_name: str = ""
 
 
+def decompression_limit(state: AppState, compressed_size: int) -> int:
+    """How far a gzip upload may expand: proportional to its size, so analysis time stays bounded per MB."""
+    settings = state.settings
+    return min(settings.max_decompressed_bytes,
+               max(64 * 1024 * 1024, settings.max_decompression_ratio * compressed_size))
+
+
 def start_analysis(state: AppState, dataset_id: str, stored_name: str, options: AnalysisOptions,
                    client: str = "") -> None:
     path = storage.upload_path(state.settings, dataset_id, stored_name)
     store = storage.reset_store(state.settings, dataset_id)
+    if path.exists():
+        limit = decompression_limit(state, path.stat().st_size)
+        options = replace(options, ingest=replace(options.ingest, max_decompressed_bytes=limit))
 
     async def on_started(_: str) -> None:
         async with state.session() as session:
@@ -244,13 +271,10 @@ async def load_report(state: AppState, session_id: str, user: User | None) -> Re
     return report_of(dataset)
 
 
-def failure_error(dataset: Dataset) -> Exception:
-    from backend.core import errors
-
+def failure_error(dataset: Dataset) -> CoreError:
+    """The error a failed analysis answers with: the user's input (4xx) unless it was our trouble (503)."""
     detail = dataset.error_detail or "The analysis failed."
-    if dataset.error_code in FAILED_BY_USER_INPUT:
-        cls: type[errors.CoreError] = {"not_a_dataset": errors.NotADatasetError,
-                                       "unsupported_encoding": errors.UnsupportedEncodingError}.get(
-            dataset.error_code or "", errors.InvalidInputError)
-        return cls(detail, code=dataset.error_code)
-    return errors.UnavailableError(detail, code=dataset.error_code or "analysis_failed")
+    code = dataset.error_code or "analysis_failed"
+    if code in SERVER_SIDE_FAILURES:
+        return UnavailableError(detail, code=code)
+    return USER_FAILURE_CLASSES.get(code, InvalidInputError)(detail, code=code)

@@ -36,6 +36,7 @@ class _FilePartWriter:
         self._value = b""
         self._in_file_part = False
         self._seen_file_part = False
+        self.file_complete = False  # the file part reached its closing boundary
         self._out: BinaryIO | None = None
 
     # --- parser callbacks ---
@@ -81,6 +82,7 @@ class _FilePartWriter:
         if self._in_file_part and self._out is not None:
             self._out.close()
             self._out = None
+            self.file_complete = True
         self._in_file_part = False
 
     def close(self) -> None:
@@ -126,6 +128,11 @@ async def receive_file_part(content_type: str | None, body: AsyncIterator[bytes]
         target.unlink(missing_ok=True)
         raise InvalidInputError("No file received: put the dataset in a form field named 'file'.",
                                 code="missing_file")
+    if not writer.file_complete:
+        target.unlink(missing_ok=True)
+        raise InvalidInputError("The upload was cut short: the file's data ended before its closing boundary. "
+                                "Send it again (a dropped connection or a proxy limit can cause this).",
+                                code="malformed_upload")
     if writer.size == 0:
         target.unlink(missing_ok=True)
         raise InvalidInputError("The uploaded file is empty (0 bytes). Choose the dataset file itself.",

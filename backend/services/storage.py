@@ -39,7 +39,9 @@ def stored_upload_name(client_filename: str) -> str:
 def display_filename(client_filename: str | None) -> str:
     """The client's name, for display only: last path segment, printable, at most 255 characters."""
     name = (client_filename or "").replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(ch for ch in name if ch.isprintable()).strip() or "dataset"
+    name = "".join(ch for ch in name if ch.isprintable()).strip()
+    if not name.strip("."):  # "", ".", ".." say nothing about the file and read like paths
+        return "dataset"
     return name[:255]
 
 

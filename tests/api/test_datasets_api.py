@@ -226,3 +226,16 @@ async def test_expired_anonymous_uploads_are_410_then_purged(client: httpx.Async
     assert purged.datasets == 1
     assert not (settings.uploads_dir / sid).exists()
     assert (await client.get(f"/analyze/{sid}")).status_code == 404
+
+
+async def test_a_gzip_bomb_stops_at_the_decompression_limit(client: httpx.AsyncClient, settings: Settings) -> None:
+    import gzip
+
+    settings.max_decompressed_bytes = 1_000_000
+    line = b'{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}\n'
+    bomb = gzip.compress(line * 100_000)  # ~9 MB of JSONL in ~30 KB
+    assert len(bomb) < 100_000
+    _, r = await upload_and_analyze(client, bomb, "small.jsonl.gz")
+    assert r.status_code == 413
+    assert r.json()["error"] == "decompressed_too_large"
+    assert "1,000,000" in r.json()["detail"]

@@ -196,9 +196,6 @@ def test_a_5_mb_line_over_max_line_bytes_is_in_the_report_and_the_rest_analysed(
     assert outcome.issue("unusable_record") is not None and not outcome.format_valid
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "ingest/sniff.py judges 'holds only whitespace' from the 1 MiB head: a JSONL file that starts with 2 MiB "
-    "of blank lines and then has records is refused as empty (NotADatasetError) and its records are lost"))
 def test_records_after_megabytes_of_blank_lines_are_read() -> None:
     outcome = analyze_bytes(b"\n" * (2 << 20) + (GOOD + b"\n") * 3)
     assert isinstance(outcome, Report), outcome

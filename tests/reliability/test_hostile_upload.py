@@ -145,14 +145,9 @@ def is_server_chosen(path: Path) -> bool:
     return (len(parts) == 3 and parts[2].startswith("upload")) or (len(parts) == 4 and parts[2] == "store")
 
 
-DOTS_BUG = ("services/storage.py display_filename keeps '..' (and '.') as the display name; a client that "
-            "saves anything under the name it was given would write to the parent folder: it should become "
-            "'dataset'")
-
 
 @pytest.mark.parametrize("case", [
-    pytest.param(case, marks=pytest.mark.xfail(strict=True, reason=DOTS_BUG)) if case == "only_dots" else case
-    for case in ODD_NAMES
+    case for case in ODD_NAMES
 ])
 async def test_odd_file_names_are_displayed_safely_and_never_used_on_disk(
         client: httpx.AsyncClient, settings: Settings, case: str) -> None:
@@ -172,17 +167,12 @@ async def test_odd_file_names_are_displayed_safely_and_never_used_on_disk(
 
 
 MULTIPART = f"multipart/form-data; boundary={BOUNDARY}"
-TRUNCATED_BUG = ("services/multipart.py receive_file_part accepts a body that ends before the closing "
-                 "boundary (a cut connection): the part's bytes so far are stored and the upload answered "
-                 "200 'Upload successful' with a short size; it should be a 4xx 'malformed_upload'")
-
 
 @pytest.mark.parametrize("content_type,body,code", [
     pytest.param("application/json", b'{"messages": []}', "not_multipart", id="json_body"),
     pytest.param("multipart/form-data", multipart_body(GOOD_FILE, b"a.jsonl"), "not_multipart",
                  id="no_boundary"),
-    pytest.param(MULTIPART, multipart_body(GOOD_FILE, b"a.jsonl")[:-40], None, id="cut_short",
-                 marks=pytest.mark.xfail(strict=True, reason=TRUNCATED_BUG)),
+    pytest.param(MULTIPART, multipart_body(GOOD_FILE, b"a.jsonl")[:-40], "malformed_upload", id="cut_short"),
     pytest.param(MULTIPART, multipart_body(GOOD_FILE, b"a.jsonl", field=b"data"), "missing_file",
                  id="wrong_field"),
     pytest.param(MULTIPART, multipart_body(b"", b"a.jsonl"), "empty_file", id="empty_file"),

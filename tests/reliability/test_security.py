@@ -226,18 +226,12 @@ async def test_download_link_works_for_its_holder_until_it_expires(client: httpx
     assert (await client.get(owned["download_url"], headers=alice)).status_code == 200
 
 
-LONG_NAME_BUG = ("core/notebook/plan.py safe_stem caps the dataset's name at 60 characters, not bytes, and "
-                 "services/notebooks.py puts it in the stored file name: 60 four-byte letters (e.g. U+1D400, "
-                 "which isalnum() keeps) make a name over the file system's 255 bytes, so POST /generate fails "
-                 "with OSError ENAMETOOLONG, answered as 503 'storage_unavailable' (disk full?) for good")
-
 
 @pytest.mark.parametrize("name", [
     "../../etc/passwd.jsonl",
     "x" * 300 + ".jsonl",
     "données 東京 " * 20 + ".jsonl",
-    pytest.param("\U0001d400" * 70 + ".jsonl", id="four_byte_letters",
-                 marks=pytest.mark.xfail(strict=True, reason=LONG_NAME_BUG)),
+    pytest.param("\U0001d400" * 70 + ".jsonl", id="four_byte_letters"),
 ])
 async def test_notebook_files_are_named_by_the_server(client: httpx.AsyncClient, settings: Settings,
                                                       name: str) -> None:
@@ -270,9 +264,6 @@ async def test_an_unexpected_error_is_a_500_that_echoes_nothing_internal(tmp_pat
     assert "secret" not in r.text and "RuntimeError" not in r.text
 
 
-@pytest.mark.xfail(strict=True, reason="backend/api/app.py: the 500 answer is rendered by Starlette's "
-                   "ServerErrorMiddleware, outside the SecurityHeaders middleware, so it carries no CSP, "
-                   "X-Frame-Options or nosniff header")
 async def test_an_unexpected_error_still_carries_the_security_headers(tmp_path: Path,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     def broken_distribution(_: object) -> dict[str, Any]:

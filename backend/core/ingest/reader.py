@@ -30,7 +30,13 @@ from backend.core.ingest.record import (
     make_failed_record,
     make_issue,
 )
-from backend.core.ingest.source import CheckedReader, DamagedStreamError, Readable, open_binary
+from backend.core.ingest.source import (
+    CheckedReader,
+    DamagedStreamError,
+    Readable,
+    decompressed_limit,
+    open_binary,
+)
 from backend.core.ingest.tabular import (
     iter_csv_rows,
     iter_parquet_rows,
@@ -124,7 +130,7 @@ def iter_jsonl(
     with open_binary(path, info.compression) as stream:
         if start:
             stream.seek(start)
-        reader = CheckedReader(stream)
+        reader = CheckedReader(stream, decompressed_limit(info.compression, options.max_decompressed_bytes))
         try:
             if utf8:
                 byte_lines = split_lines(
@@ -208,7 +214,7 @@ def make_stream_failure(
 def iter_json(path: Path, info: FileInfo, options: IngestOptions) -> Iterator[ParsedRecord]:
     index = 0
     with open_binary(path, info.compression) as stream:
-        reader = CheckedReader(stream)
+        reader = CheckedReader(stream, decompressed_limit(info.compression, options.max_decompressed_bytes))
         buffer = TextBuffer(text for _, text in iter_text_blocks(reader, info.encoding, TEXT_BLOCK_BYTES))
         try:
             if info.container == "json_object":
@@ -280,7 +286,12 @@ def iter_table(path: Path, info: FileInfo, options: IngestOptions) -> Iterator[P
     line: int | None = 1
     with open_binary(path, info.compression) as stream:
         blocks = (
-            text for _, text in iter_text_blocks(CheckedReader(stream), info.encoding, TEXT_BLOCK_BYTES)
+            text
+            for _, text in iter_text_blocks(
+                CheckedReader(stream, decompressed_limit(info.compression, options.max_decompressed_bytes)),
+                info.encoding,
+                TEXT_BLOCK_BYTES,
+            )
         )
         # Unlimited line length here: a quoted cell may span lines, so an over-long cell is caught by
         # the CSV field size limit (reported per row) rather than by cutting lines.

@@ -35,6 +35,9 @@ class IngestOptions:
     column_mapping: dict[str, str] | None = None
     max_line_bytes: int = 64 * 1024 * 1024  # a longer line is reported as a record issue, not loaded whole
     max_records: int | None = None  # stop with a clear issue after this many records
+    # A gzip upload may expand to at most this many bytes: a tiny "gzip bomb" must not keep a worker
+    # busy for minutes. None: no limit.
+    max_decompressed_bytes: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

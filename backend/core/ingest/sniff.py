@@ -31,6 +31,7 @@ from backend.core.ingest.source import (
     DamagedStreamError,
     detect_compression,
     open_binary,
+    read_head_after_blank,
     read_head,
     read_tail,
 )
@@ -87,6 +88,8 @@ def sniff_file(path: Path, options: IngestOptions = DEFAULT_OPTIONS) -> FileInfo
             f"The file is gzip-compressed, but {exc.reason}; nothing could be read from it.",
             kind="damaged_gzip",
         ) from exc
+    if not is_complete and not head.strip(b" \t\r\n"):
+        head, is_complete = read_head_after_blank(path, compression, HEAD_BYTES)  # records come later
     if not head:
         raise NotADatasetError(
             "The file is empty once decompressed: there is nothing to analyse.", kind="empty"

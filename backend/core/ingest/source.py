@@ -7,6 +7,7 @@ import zlib
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
+from backend.core.errors import PayloadTooLargeError
 from backend.core.ingest.record import Compression
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -52,6 +53,28 @@ def read_head(path: Path, compression: Compression, size: int) -> tuple[bytes, b
             return b"".join(pieces), True
 
 
+def read_head_after_blank(path: Path, compression: Compression, size: int) -> tuple[bytes, bool]:
+    """Like read_head, but from the first byte that is not ASCII whitespace (blank lines, spaces).
+
+    For files that open with more blank lines than a head holds: their records come later.
+    """
+    pieces: list[bytes] = []
+    got = 0
+    with open_binary(path, compression) as stream:
+        reader = CheckedReader(stream)
+        while got < size:
+            piece = reader.read(1024 * 1024)
+            if not piece:
+                return b"".join(pieces), True
+            if not pieces:
+                piece = piece.lstrip(b" \t\r\n")
+                if not piece:
+                    continue
+            pieces.append(piece)
+            got += len(piece)
+        return b"".join(pieces)[:size], False
+
+
 def read_tail(path: Path, size: int) -> bytes:
     """The last `size` bytes of an uncompressed file."""
     with path.open("rb") as f:
@@ -73,11 +96,12 @@ class DamagedStreamError(Exception):
 class CheckedReader:
     """A read() wrapper that turns gzip/zlib failures into DamagedStreamError."""
 
-    __slots__ = ("stream", "offset")
+    __slots__ = ("stream", "offset", "limit")
 
-    def __init__(self, stream: BinaryIO) -> None:
+    def __init__(self, stream: BinaryIO, limit: int | None = None) -> None:
         self.stream = stream
         self.offset = 0
+        self.limit = limit  # most decompressed bytes allowed (gzip); None: no limit
 
     def read(self, size: int) -> bytes:
         try:
@@ -85,7 +109,16 @@ class CheckedReader:
         except (EOFError, OSError, zlib.error) as exc:
             raise DamagedStreamError(self.offset, describe_damage(exc)) from exc
         self.offset += len(data)
+        if self.limit is not None and self.offset > self.limit:
+            raise PayloadTooLargeError(
+                f"The gzip file expands to more than {self.limit:,} bytes, the most this server analyses. "
+                "Upload a smaller file, or split the data into several files.",
+                code="decompressed_too_large", limit_bytes=self.limit)
         return data
+
+
+def decompressed_limit(compression: Compression, max_decompressed_bytes: int | None) -> int | None:
+    return max_decompressed_bytes if compression == "gzip" else None
 
 
 def describe_damage(exc: BaseException) -> str:

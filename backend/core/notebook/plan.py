@@ -35,14 +35,19 @@ class NotebookPlan:
 
 
 def safe_stem(text: str) -> str:
-    """A file-name-safe version of a name.
+    """A file-name-safe version of a name, at most 60 characters and 60 bytes in UTF-8.
 
     >>> safe_stem("My data (v2).jsonl")
     'My_data_v2'
+    >>> len(safe_stem("\U0001d400" * 70).encode())
+    60
     """
     stem = text.rsplit(".", 1)[0] if "." in text else text
     cleaned = "".join(c if c.isalnum() or c in "-_" else "_" for c in stem)
-    return "_".join(part for part in cleaned.split("_") if part)[:60] or "dataset"
+    short = "_".join(part for part in cleaned.split("_") if part)[:60]
+    # File systems limit names in bytes (255), and a letter can take four.
+    short = short.encode()[:60].decode("utf-8", "ignore")
+    return short or "dataset"
 
 
 def plan_notebook(
