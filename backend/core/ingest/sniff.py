@@ -31,8 +31,8 @@ from backend.core.ingest.source import (
     DamagedStreamError,
     detect_compression,
     open_binary,
-    read_head_after_blank,
     read_head,
+    read_head_after_blank,
     read_tail,
 )
 from backend.core.ingest.tabular import check_parquet_file, check_tabular_header, is_parquet_head
