@@ -60,8 +60,7 @@ def print_report_summary(report: Report, filename: str, console: Console | None 
         out.print("[bold]issues[/bold]")
         for issue in report.issues:
             style = SEVERITY_STYLE.get(issue.severity, "")
-            out.print(f"  [{style}]{issue.severity:<7}[/{style}] {issue.title}: {issue.count:,}  "
-                      f"{_refs(list(issue.examples))}")
+            out.print(f"  [{style}]{issue.severity:<7}[/{style}] {issue.title}  {_refs(list(issue.examples))}")
             if issue.advice:
                 out.print(f"           → {issue.advice}")
     for unusable in report.unusable[:10]:
