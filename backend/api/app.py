@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import logging
 from collections.abc import AsyncIterator
@@ -44,6 +45,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper  # before the engine closes: it may be in the middle of a query
             await state.close()
 
     app = FastAPI(title="SLMGen API", version=__version__, lifespan=lifespan,
