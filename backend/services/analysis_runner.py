@@ -26,7 +26,6 @@ log = logging.getLogger("slmgen.analysis")
 class Progress:
     status: str  # "queued" | "analyzing"
     fraction: float
-    started_at: float
 
 
 @dataclass(frozen=True)
@@ -99,7 +98,7 @@ class AnalysisRunner:
                on_started: OnStarted, on_finished: OnFinished, client: str = "") -> None:
         if self.is_running(dataset_id):
             return
-        self._progress[dataset_id] = Progress("queued", 0.0, time.monotonic())
+        self._progress[dataset_id] = Progress("queued", 0.0)
         self._clients[dataset_id] = client
         task = asyncio.create_task(self._run(dataset_id, path, store, options, on_started, on_finished))
         self._tasks[dataset_id] = task

@@ -24,7 +24,7 @@ from backend.core.errors import (
     UnsupportedEncodingError,
 )
 from backend.core.ingest import IngestOptions
-from backend.core.tokens import get_counter
+from backend.core.tokens import check_tokenizer_name
 from backend.db import repository as repo
 from backend.db.models import Dataset
 from backend.services import storage
@@ -77,7 +77,8 @@ def analysis_options(state: AppState, max_seq_length: int | None = None,
     chosen_length = max_seq_length or stored.get("max_seq_length") or state.settings.default_max_seq_length
     if not 16 <= int(chosen_length) <= 1_048_576:
         raise InvalidInputError("max_seq_length must be between 16 and 1,048,576 tokens.", field="max_seq_length")
-    get_counter(str(chosen_tokenizer))  # an unknown tokenizer is the caller's mistake: refuse it now, not later
+    # An unknown tokenizer is the caller's mistake: refuse it now. Loading it is the workers' job, not the server's.
+    check_tokenizer_name(str(chosen_tokenizer))
     ingest = IngestOptions(max_line_bytes=state.settings.max_line_bytes, max_records=state.settings.max_records)
     return AnalysisOptions(max_seq_length=int(chosen_length), tokenizer=str(chosen_tokenizer), ingest=ingest)
 

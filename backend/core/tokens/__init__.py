@@ -12,13 +12,14 @@ per-message formula.
 
 from backend.core.tokens.chat import count_openai_chat_tokens
 from backend.core.tokens.counter import TokenCounter, TokenizerInfo
-from backend.core.tokens.registry import ESTIMATE_FACTORS, available_tokenizers, get_counter
+from backend.core.tokens.registry import ESTIMATE_FACTORS, available_tokenizers, check_tokenizer_name, get_counter
 
 __all__ = [
     "ESTIMATE_FACTORS",
     "TokenCounter",
     "TokenizerInfo",
     "available_tokenizers",
+    "check_tokenizer_name",
     "count_openai_chat_tokens",
     "get_counter",
 ]

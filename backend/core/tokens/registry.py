@@ -112,8 +112,14 @@ def _build_counter(name: str, *, allow_download: bool) -> TokenCounter:
         return _packaged_counter(name) or _estimate_counter(
             name, name, f"the '{PACKAGED_TOKENIZERS[name].package}' package is not installed"
         )
-    if _REPO_ID.match(name):
-        return _repo_counter(name, allow_download=allow_download)
+    check_tokenizer_name(name)
+    return _repo_counter(name, allow_download=allow_download)
+
+
+def check_tokenizer_name(name: str) -> None:
+    """Refuse a name no counter could ever be built for, without loading (or downloading) anything."""
+    if name in OPENAI_ENCODINGS or name in PACKAGED_TOKENIZERS or _REPO_ID.match(name):
+        return
     known = ", ".join([*OPENAI_NAMES, *PACKAGED_TOKENIZERS])
     raise InvalidInputError(
         f"Unknown tokenizer '{name}'. Use one of {known}, or a Hugging Face repo id such as "
