@@ -350,3 +350,13 @@ def test_a_repeated_word_does_not_decide_the_language() -> None:
     assert detect_language("I'm hungry. " + "Eat a banana!" * 2000) == "und"  # one function word: too little
     assert detect_language("I am hungry. " + "Eat a banana!" * 2000) == "en"
     assert detect_language("Eu não sei se você vai gostar muito disso, mas é o que temos para hoje.") == "pt"
+
+
+def test_openai_format_errors_are_worded_as_such(tmp_path: Path) -> None:
+    records = [GOOD, {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant"}]}, GOOD]
+    report = analyse(tmp_path, records)
+    issue = report.issue("openai_format_error")
+    assert issue is not None and issue.count == 1
+    assert [ref.index for ref in issue.examples] == [1]
+    assert issue.severity == "error"
+    assert "OpenAI" in issue.title and "ingest" not in issue.advice

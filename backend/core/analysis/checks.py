@@ -40,6 +40,12 @@ ISSUE_KINDS: dict[str, IssueKind] = {
         "{n} examples have no assistant reply",
         "An example without an assistant message teaches the model nothing: add the reply or drop it.",
     ),
+    "openai_format_error": IssueKind(
+        "error",
+        "{n} records fail OpenAI's format checks",
+        "OpenAI's fine-tuning API would reject the file: fix the listed records (the detail counts each "
+        "kind of error, as OpenAI's cookbook validator reports it).",
+    ),
     "missing_user": IssueKind(
         "warning",
         "{n} examples have no user message",
