@@ -235,3 +235,11 @@ def test_score_deductions(
     assert quality.score == expected_score
     assert {d.code: d.points for d in quality.deductions} == expected_points
     assert all(d.reason for d in quality.deductions)
+
+
+def test_openai_format_errors_are_a_share_of_records() -> None:
+    # the cookbook counts records, unusable ones included: 5 of 100 records, not 5 of 50 examples
+    quality = score_quality([_issue("openai_format_error", 5)], total_examples=50, records_total=100)
+    deduction = next(d for d in quality.deductions if d.code == "openai_format_error")
+    assert deduction.points == 5
+    assert "5.0% of 100" in deduction.reason

@@ -41,6 +41,7 @@ PENALTIES: dict[str, Penalty] = {
     "pii_phone": Penalty(4, 0.05),
     "short_reply": Penalty(3, 0.5),
 }
+RECORD_CODES = frozenset({"unusable_record", "openai_format_error"})
 FLAT_PENALTIES: dict[str, int] = {"mixed_formats": 5, "system_prompt_in_some": 2}
 # OpenAI's minimum is 10 examples and it suggests 50–100 to start: (below, points)
 SIZE_PENALTIES: tuple[tuple[int, int], ...] = ((10, 20), (50, 10), (100, 5))
@@ -98,10 +99,15 @@ def deduction_reason(issue: Issue, total_examples: int, records_total: int) -> s
     if issue.code in FLAT_PENALTIES:
         return f"{title[0].upper()}{title[1:]}. {issue.advice}"
     share = _share(issue, total_examples, records_total)
-    of = records_total if issue.code == "unusable_record" else total_examples
+    of = _base(issue, total_examples, records_total)
     return f"{title[0].upper()}{title[1:]} ({share:.1%} of {of}). {issue.advice}"
 
 
 def _share(issue: Issue, total_examples: int, records_total: int) -> float:
-    base = records_total if issue.code == "unusable_record" else total_examples
+    base = _base(issue, total_examples, records_total)
     return issue.count / base if base else 1.0
+
+
+def _base(issue: Issue, total_examples: int, records_total: int) -> int:
+    # these two count records, unusable ones included; the others count usable examples
+    return records_total if issue.code in RECORD_CODES else total_examples
