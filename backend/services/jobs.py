@@ -44,6 +44,7 @@ async def find_or_create_job(
             existing = await repo.update_job(
                 session, user.id, existing.id, dataset_filename=dataset_filename
             )
+            await session.commit()  # before the answer: see update_owned_job
         return existing, False
     values: dict[str, Any] = {
         "dataset_filename": dataset_filename or dataset.filename,
@@ -51,7 +52,22 @@ async def find_or_create_job(
     }
     if dataset.status == "ready" and dataset.report is not None:
         values.update(status="analyzed", dataset_stats=datasets.job_stats(datasets.report_of(dataset)))
-    return await repo.record_job_progress(session, user.id, session_id, **values), True
+    job = await repo.record_job_progress(session, user.id, session_id, **values)
+    await session.commit()  # before the answer: see update_owned_job
+    return job, True
+
+
+async def update_owned_job(session: AsyncSession, user: User, job_id: str, changes: dict[str, Any]) -> Job:
+    """Apply a client's changes to their job and commit them.
+
+    Committed here, not by the session dependency: FastAPI closes that only after the response has been
+    sent, so a failed commit there would leave the client holding a 200 for a change that was never saved.
+    """
+    job = await owned_job(session, user, job_id)
+    if changes:
+        job = await repo.update_job(session, user.id, job.id, **changes)
+        await session.commit()
+    return job
 
 
 async def delete_job_and_files(state: AppState, session: AsyncSession, user: User, job_id: str) -> None:

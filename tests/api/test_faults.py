@@ -135,3 +135,44 @@ def test_killing_the_server_mid_analysis_loses_nothing(tmp_path: Path) -> None:
     finally:
         os.killpg(restarted.pid, signal.SIGTERM)
         restarted.wait(timeout=30)
+
+
+@pytest.mark.parametrize("method", ["POST", "PATCH"])
+async def test_a_job_write_whose_commit_fails_is_503_not_a_success(
+        client: httpx.AsyncClient, settings: Settings, auth_headers: object, method: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    headers = auth_headers("user-commit-fails")  # type: ignore[operator]
+    path = shared_file("openai_cookbook_toy_chat_fine_tuning.jsonl")
+    up = await client.post("/upload", files={"file": (path.name, path.read_bytes())}, headers=headers)
+    sid = up.json()["session_id"]
+    await wait_for_analysis(client, sid, headers)
+    job_id = (await client.get("/jobs", headers=headers)).json()[0]["id"]
+
+    real_commit, real_flush = AsyncSession.commit, AsyncSession.flush
+    writers: set[int] = set()
+
+    async def noting_flush(self: AsyncSession, objects: object = None) -> None:
+        writers.add(id(self))
+        await real_flush(self, objects)  # type: ignore[arg-type]
+
+    async def failing_commit(self: AsyncSession) -> None:
+        if id(self) in writers:  # only the session that wrote fails to commit, not the reads around it
+            raise sqlalchemy.exc.OperationalError("COMMIT", {}, Exception("database is locked"))
+        await real_commit(self)
+
+    monkeypatch.setattr(AsyncSession, "flush", noting_flush)
+    monkeypatch.setattr(AsyncSession, "commit", failing_commit)
+    if method == "PATCH":
+        r = await client.patch(f"/jobs/{job_id}", json={"task_type": "qa"}, headers=headers)
+    else:
+        r = await client.post("/jobs", json={"session_id": sid, "dataset_filename": "renamed.jsonl"},
+                              headers=headers)
+    # The answer must not claim a change that was never saved.
+    assert r.status_code == 503, r.text
+    assert r.json()["error"] == "database_unavailable"
+    monkeypatch.setattr(AsyncSession, "commit", real_commit)
+    monkeypatch.setattr(AsyncSession, "flush", real_flush)
+    job = (await client.get(f"/jobs/{job_id}", headers=headers)).json()
+    assert job["task_type"] is None and job["dataset_filename"] == path.name

@@ -11,7 +11,13 @@ from backend.api.deps import CurrentUserDep, SessionDep, StateDep
 from backend.api.schemas.jobs import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, JobCreate, JobList, JobRead, JobUpdate
 from backend.db import repository as repo
 from backend.db.models import Job
-from backend.services.jobs import delete_job_and_files, download_urls, find_or_create_job, owned_job
+from backend.services.jobs import (
+    delete_job_and_files,
+    download_urls,
+    find_or_create_job,
+    owned_job,
+    update_owned_job,
+)
 
 router = APIRouter(tags=["jobs"])
 
@@ -57,10 +63,7 @@ async def get_job(job_id: str, user: CurrentUserDep, session: SessionDep) -> Job
 
 @router.patch("/jobs/{job_id}", response_model=JobRead)
 async def update_job(job_id: str, body: JobUpdate, user: CurrentUserDep, session: SessionDep) -> JobRead:
-    job = await owned_job(session, user, job_id)
-    changes = body.changes()
-    if changes:
-        job = await repo.update_job(session, user.id, job.id, **changes)
+    job = await update_owned_job(session, user, job_id, body.changes())
     return (await read_jobs(session, [job]))[0]
 
 
