@@ -135,6 +135,10 @@ def decompression_limit(state: AppState, compressed_size: int) -> int:
 
 def start_analysis(state: AppState, dataset_id: str, stored_name: str, options: AnalysisOptions,
                    client: str = "") -> None:
+    if state.runner.is_running(dataset_id):
+        # Two requests may both have seen it idle before either started it: the second must not empty
+        # the store the first one's analysis is writing (the runner would ignore its submit anyway).
+        return
     path = storage.upload_path(state.settings, dataset_id, stored_name)
     store = storage.reset_store(state.settings, dataset_id)
     if path.exists():

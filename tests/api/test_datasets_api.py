@@ -239,3 +239,24 @@ async def test_a_gzip_bomb_stops_at_the_decompression_limit(client: httpx.AsyncC
     assert r.status_code == 413
     assert r.json()["error"] == "decompressed_too_large"
     assert "1,000,000" in r.json()["detail"]
+
+
+async def test_starting_an_analysis_that_is_running_leaves_its_store_alone(
+        client: httpx.AsyncClient, tmp_path: Path) -> None:
+    """Two POST /analyze that both passed the 'already running?' check must not wipe each other's store."""
+    from backend.services import datasets, storage
+    from tests.conftest import generated_chat_file
+
+    state = client._transport.app.state.slmgen  # type: ignore[attr-defined]
+    path = generated_chat_file(tmp_path, 20_000)
+    sid = (await client.post("/upload", files={"file": (path.name, path.read_bytes())})).json()["session_id"]
+    assert state.runner.is_running(sid)
+    marker = storage.store_dir(state.settings, sid) / "still-here"
+    marker.write_bytes(b"")
+    dataset = await datasets.get_dataset_for(state, sid, None)
+    datasets.start_analysis(state, sid, dataset.stored_name, datasets.analysis_options(state))
+    assert marker.exists()
+    done = await wait_for_analysis(client, sid)
+    assert done.status_code == 200, done.text
+    assert done.json()["total_examples"] == 20_000
+
