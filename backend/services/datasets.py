@@ -245,6 +245,9 @@ class AnalysisStatus:
 
 async def analysis_status(state: AppState, session_id: str, user: User | None) -> AnalysisStatus:
     """Where the analysis stands; a failed one raises its error. Heals an analysis the runner lost."""
+    # Asked before the row is read: a run that ends while the read is in flight leaves a stale
+    # 'analyzing' row behind it, which must not start the whole analysis (and wipe its store) again.
+    was_idle = not state.runner.is_running(session_id)
     dataset = await get_dataset_for(state, session_id, user)
     progress = state.runner.progress(session_id)
     if progress is not None:
@@ -252,7 +255,7 @@ async def analysis_status(state: AppState, session_id: str, user: User | None) -
     if dataset.status in ("uploaded", "queued", "analyzing"):
         # Recorded as unfinished but nobody is working on it (its result could not be saved, or the
         # server restarted before resuming it): start it again from the stored upload.
-        if not state.runner.is_running(session_id):
+        if was_idle and not state.runner.is_running(session_id):
             options = analysis_options(state, stored=dataset.options)
             start_analysis(state, session_id, dataset.stored_name, options, client_key(user, None))
         return AnalysisStatus("queued", 0.0)

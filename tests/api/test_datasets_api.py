@@ -260,3 +260,34 @@ async def test_starting_an_analysis_that_is_running_leaves_its_store_alone(
     assert done.status_code == 200, done.text
     assert done.json()["total_examples"] == 20_000
 
+
+async def test_a_poll_that_read_the_row_just_before_the_analysis_finished_does_not_start_it_again(
+        client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The row said 'analyzing' when it was read, and the run ended (result committed) during that read."""
+    from backend.db import repository
+    from backend.db.models import Dataset
+    from backend.services import datasets
+
+    sid, done = await upload_and_analyze(client, shared_file(TOY))
+    assert done.status_code == 200
+    state = client._transport.app.state.slmgen  # type: ignore[attr-defined]
+    running = [True]
+    restarted: list[str] = []
+    real_get = repository.get_dataset
+
+    async def stale_get(session: object, dataset_id: str) -> Dataset | None:
+        row = await real_get(session, dataset_id)  # type: ignore[arg-type]
+        assert row is not None
+        stale = Dataset(**{c.key: getattr(row, c.key) for c in Dataset.__table__.columns})
+        stale.status, stale.report = "analyzing", None
+        running[0] = False  # the run finishes while the read is in flight
+        return stale
+
+    monkeypatch.setattr(state.runner, "is_running", lambda _: running[0])
+    monkeypatch.setattr(repository, "get_dataset", stale_get)
+    monkeypatch.setattr(datasets, "start_analysis", lambda *args, **_: restarted.append(args[1]))
+    r = await client.get(f"/analyze/{sid}")
+    assert r.status_code == 202
+    assert restarted == []
+    monkeypatch.undo()
+    assert (await client.get(f"/analyze/{sid}")).status_code == 200
