@@ -63,11 +63,14 @@ async def publish_gist(
             f"GitHub could not create the gist (HTTP {response.status_code}); download the notebook instead.",
             code="gist_failed",
         )
-    body = response.json()
-    gist_id = str(body["id"])
-    owner = str((body.get("owner") or {}).get("login") or "")
-    if not owner:
-        raise UnavailableError("GitHub created the gist but did not say who owns it.", code="gist_failed")
+    try:
+        body = response.json()
+        gist_id = str(body["id"])
+        owner = str((body.get("owner") or {}).get("login") or "")
+    except (ValueError, KeyError, TypeError, AttributeError):
+        body, gist_id, owner = {}, "", ""
+    if not gist_id or not owner:
+        raise UnavailableError("GitHub's answer did not name the gist and its owner.", code="gist_failed")
     return PublishedGist(
         gist_id=gist_id,
         owner=owner,

@@ -145,3 +145,35 @@ async def test_expired_link_is_410_for_others_but_the_owner_still_downloads(
     assert (await client.get(url)).status_code == 410
     assert (await client.get(url, headers=auth_headers("mallory"))).status_code == 410
     assert (await client.get(url, headers=alice)).status_code == 200
+
+
+class GarbledGitHub(BaseHTTPRequestHandler):
+    """Answers 201 with a page that is not the gist's JSON (a proxy's page, a half-working stand-in)."""
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        self.rfile.read(int(self.headers["content-length"]))
+        out = b"<html>Created</html>"
+        self.send_response(201)
+        self.send_header("content-type", "text/html")
+        self.send_header("content-length", str(len(out)))
+        self.end_headers()
+        self.wfile.write(out)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+async def test_a_gist_answer_that_is_not_json_still_gives_the_notebook_without_a_link(
+        client: httpx.AsyncClient, settings: Settings) -> None:
+    server = HTTPServer(("127.0.0.1", 0), GarbledGitHub)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        settings.github_api_url = f"http://127.0.0.1:{server.server_port}"
+        sid, _ = await upload_and_analyze(client, shared_file(TOY))
+        r = await generate(client, sid, github_token="ghp_usertoken")
+    finally:
+        server.shutdown()
+    assert r.status_code == 200, r.text
+    assert r.json()["colab_url"] is None and "No Colab link" in r.json()["colab_instructions"]
+    assert (await client.get(r.json()["download_url"])).status_code == 200
+    assert len(list(settings.notebooks_dir.iterdir())) == 1  # no file left behind by a failed attempt
