@@ -221,8 +221,10 @@ def _unknown_session(session_id: str) -> NotFoundError:
 
 
 async def reanalyze(state: AppState, session_id: str, user: User | None, client: str,
-                    options: AnalysisOptions) -> Dataset:
+                    max_seq_length: int | None = None, tokenizer: str | None = None) -> Dataset:
+    """Run the analysis again; options not given keep the ones of the last run."""
     dataset = await get_dataset_for(state, session_id, user)
+    options = analysis_options(state, max_seq_length, tokenizer, stored=dataset.options)
     if state.runner.is_running(session_id):
         raise ConflictError("This dataset is being analysed right now; poll GET /analyze/{session_id}.",
                             code="analysis_running")
@@ -273,7 +275,11 @@ def report_of(dataset: Dataset) -> Report:
 
 async def load_report(state: AppState, session_id: str, user: User | None) -> Report:
     """The finished report, or a clear error saying why there is none (used by recommend and generate)."""
-    dataset = await get_dataset_for(state, session_id, user)
+    return finished_report(await get_dataset_for(state, session_id, user))
+
+
+def finished_report(dataset: Dataset) -> Report:
+    """The report of a finished analysis, or the error that says why there is none."""
     if dataset.status == "failed":
         raise failure_error(dataset)
     return report_of(dataset)

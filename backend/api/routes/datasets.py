@@ -48,9 +48,7 @@ async def reanalyze(session_id: str, state: StateDep, user: OptionalUserDep, cli
                     body: AnalysisRequest | None = None) -> AnalysisProgress:
     """Run the analysis again: after a failure, or with another tokenizer or max_seq_length."""
     body = body or AnalysisRequest()
-    dataset = await svc.get_dataset_for(state, session_id, user)
-    options = svc.analysis_options(state, body.max_seq_length, body.tokenizer, stored=dataset.options)
-    await svc.reanalyze(state, session_id, user, client, options)
+    await svc.reanalyze(state, session_id, user, client, body.max_seq_length, body.tokenizer)
     return AnalysisProgress(session_id=session_id, status="queued", progress=0.0,
                             message="Analysis queued. Poll GET /analyze/{session_id}.")
 
