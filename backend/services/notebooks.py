@@ -82,13 +82,13 @@ async def generate_notebook(state: AppState, user: User | None, client: str, ses
     stored_name, size, data = await asyncio.to_thread(
         render_to_file, entry, storage.store_dir(state.settings, session_id), report.profile(), config, source,
         dataset.filename, state.settings.notebooks_dir, notebook_id)
-    colab_url, instructions = await _colab_link(data, download_name(stored_name),
-                                                github_token or state.settings.github_token,
-                                                state.settings.github_api_url)
     token = secrets.token_urlsafe(32)
     expires = utcnow() + timedelta(hours=state.settings.download_link_ttl_hours)
     owner = user.id if user else None
     try:
+        colab_url, instructions = await _colab_link(data, download_name(stored_name),
+                                                    github_token or state.settings.github_token,
+                                                    state.settings.github_api_url)
         async with state.session() as session:
             await repo.add_notebook(session, Notebook(
                 id=notebook_id, dataset_id=session_id, owner_id=owner, model_id=entry.model_id,

@@ -177,3 +177,17 @@ async def test_a_gist_answer_that_is_not_json_still_gives_the_notebook_without_a
     assert r.json()["colab_url"] is None and "No Colab link" in r.json()["colab_instructions"]
     assert (await client.get(r.json()["download_url"])).status_code == 200
     assert len(list(settings.notebooks_dir.iterdir())) == 1  # no file left behind by a failed attempt
+
+
+async def test_an_unexpected_failure_after_rendering_leaves_no_notebook_file(
+        client: httpx.AsyncClient, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    from backend.services import notebooks
+
+    async def broken(*_: object) -> tuple[str | None, str | None]:
+        raise RuntimeError("a bug in the link step")
+
+    sid, _ = await upload_and_analyze(client, shared_file(TOY))
+    monkeypatch.setattr(notebooks, "_colab_link", broken)
+    r = await generate(client, sid)
+    assert r.status_code == 500 and "bug" not in r.text
+    assert list(settings.notebooks_dir.iterdir()) == []
