@@ -128,14 +128,17 @@ class AnalysisRunner:
     async def _analyze(self, dataset_id: str, path: Path, store: Path, options: AnalysisOptions,
                        on_progress: Callable[[float], None]) -> AnalysisOutcome:
         started = time.perf_counter()
+        pool = self._pool
         try:
-            report = await asyncio.to_thread(analyze_file, path, options, store, executor=self._pool,
+            report = await asyncio.to_thread(analyze_file, path, options, store, executor=pool,
                                              on_progress=on_progress)
         except CoreError as exc:
             return AnalysisOutcome(None, exc.code, exc.detail)
         except BrokenProcessPool:
             log.error("a worker process died while analysing %s; restarting the pool", dataset_id)
-            self._pool = self._new_pool()
+            if self._pool is pool:  # every analysis on the broken pool gets here; the first replaces it
+                self._pool = self._new_pool()
+                pool.shutdown(wait=False, cancel_futures=True)
             return AnalysisOutcome(None, "analysis_crashed",
                                    "The analysis worker stopped unexpectedly (out of memory or killed). "
                                    "Nothing was lost: retry the analysis with POST /analyze/{session_id}.")

@@ -176,3 +176,38 @@ async def test_a_job_write_whose_commit_fails_is_503_not_a_success(
     monkeypatch.setattr(AsyncSession, "flush", real_flush)
     job = (await client.get(f"/jobs/{job_id}", headers=headers)).json()
     assert job["task_type"] is None and job["dataset_filename"] == path.name
+
+
+async def test_analyses_broken_by_the_same_crash_replace_the_pool_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+    from concurrent.futures.process import BrokenProcessPool
+
+    from backend.core.analysis import AnalysisOptions
+    from backend.services import analysis_runner
+
+    both_in_flight = threading.Barrier(2, timeout=10)
+
+    def crashing_analysis(*_: object, **__: object) -> None:
+        both_in_flight.wait()  # both analyses hold the pool that is about to break
+        raise BrokenProcessPool("a worker died")
+
+    monkeypatch.setattr(analysis_runner, "analyze_file", crashing_analysis)
+    runner = analysis_runner.AnalysisRunner(workers=1, max_concurrent=2)
+    broken = runner.pool
+    created: list[object] = []
+    real_new_pool = runner._new_pool
+
+    def counting_new_pool() -> object:
+        created.append(real_new_pool())
+        return created[-1]
+
+    monkeypatch.setattr(runner, "_new_pool", counting_new_pool)
+    try:
+        outcomes = await asyncio.gather(*(runner._analyze(f"dataset-{i}", tmp_path, tmp_path, AnalysisOptions(),
+                                                          lambda _: None) for i in range(2)))
+        assert [o.error_code for o in outcomes] == ["analysis_crashed"] * 2
+        assert len(created) == 1 and runner.pool is created[0]  # no second pool left running unowned
+        assert broken._shutdown_thread  # the broken pool is released, not left to the garbage collector
+    finally:
+        await runner.shutdown()
