@@ -22,8 +22,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--max-seq-length", type=int, default=2048, help="predict truncation against this many tokens")
     p.add_argument("--tokenizer", default="cl100k_base", help="tokenizer to count with (see the README)")
     p.add_argument("--json", action="store_true", help="print the API's JSON instead of a summary")
-    p.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
+    p.add_argument("--workers", type=positive_int, default=2, help="worker processes (default 2)")
     p.set_defaults(handler=run_analyze)
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1 (argparse names the option in its error)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
+    return value
 
 
 def analyze_with_progress(path: Path, options: AnalysisOptions, workers: int, show_progress: bool) -> Report:
@@ -51,8 +62,8 @@ def run_analyze(args: argparse.Namespace) -> int:
     if not args.file.is_file():
         print(f"error: {args.file} is not a file", file=sys.stderr)
         return 2
-    options = AnalysisOptions(max_seq_length=args.max_seq_length, tokenizer=args.tokenizer)
     try:
+        options = AnalysisOptions(max_seq_length=args.max_seq_length, tokenizer=args.tokenizer)
         report = analyze_with_progress(args.file, options, args.workers, sys.stderr.isatty())
     except CoreError as exc:
         if args.json:

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from backend.cli.analyze import positive_int
 from backend.core.catalog import Catalog, load_catalog
 from backend.core.errors import CoreError
 from backend.core.recommend import DeploymentTarget, RecommendRequest, TaskType, recommend_models
@@ -48,7 +49,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="training GPU memory (default: free Colab T4, 16)",
     )
     rec.add_argument("--tokenizer", default="cl100k_base", help="tokenizer to count with (see the README)")
-    rec.add_argument("--workers", type=int, default=2, help="analysis worker processes (default 2)")
+    rec.add_argument("--workers", type=positive_int, default=2, help="analysis worker processes (default 2)")
     rec.add_argument("--json", action="store_true", help="print the API's JSON (POST /recommend)")
     rec.set_defaults(handler=run_recommend)
 

@@ -55,6 +55,9 @@ def read_examples(path: Path) -> Iterator[dict[str, Any]]:
 def run_notebook(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
+    if not args.file.is_file():
+        print(f"error: {args.file} is not a file", file=sys.stderr)
+        return 2
     try:
         config = TrainingConfig(**{field: getattr(args, field) for _, _, field in CONFIG_OPTIONS})
     except ValidationError as error:
