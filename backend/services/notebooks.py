@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 from backend.auth import User
-from backend.core.analysis.store import iter_canonical
+from backend.core.analysis.store import iter_canonical, record_numbers
 from backend.core.catalog import ModelEntry, load_catalog
 from backend.core.conversation import DatasetProfile
 from backend.core.errors import CoreError, ExpiredError, NotFoundError
@@ -52,7 +52,8 @@ def render_to_file(entry: ModelEntry, store: Path, profile: DatasetProfile, conf
                    source: DataSource, dataset_name: str, target_dir: Path, notebook_id: str,
                    ) -> tuple[str, int, bytes]:
     """CPU-bound: plan, render, validate, write atomically. Runs in a worker thread."""
-    plan = plan_notebook(entry, iter_canonical(store), profile, config, source, dataset_name=dataset_name)
+    plan = plan_notebook(entry, iter_canonical(store), profile, config, source, dataset_name=dataset_name,
+                         record_numbers=record_numbers(store))
     data = notebook_bytes(render_notebook(plan))
     stored_name = f"{notebook_id}__{plan.notebook_filename}"
     target_dir.mkdir(parents=True, exist_ok=True)

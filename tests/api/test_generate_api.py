@@ -191,3 +191,19 @@ async def test_an_unexpected_failure_after_rendering_leaves_no_notebook_file(
     r = await generate(client, sid)
     assert r.status_code == 500 and "bug" not in r.text
     assert list(settings.notebooks_dir.iterdir()) == []
+
+
+async def test_left_out_examples_are_named_by_their_record_number(client: httpx.AsyncClient) -> None:
+    good = b'{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}\n'
+    data = (good
+            + b'{"messages": [{"role": "user", "content": \n'  # record 1: cut short, unusable, not stored
+            + b'{"messages": [{"role": "user", "content": "a question nobody answers"}]}\n'  # record 2
+            + good * 3)
+    sid, r = await upload_and_analyze(client, data, "mixed.jsonl")
+    assert r.status_code == 200, r.text
+    gen = await generate(client, sid)
+    assert gen.status_code == 200, gen.text
+    nb = nbformat.reads((await client.get(gen.json()["download_url"])).text, as_version=4)
+    title = nb.cells[0].source
+    # Markdown-escaped in the notebook: "\#2 \(...\)". Record 2 is the second stored example.
+    assert "\\#2 \\(it has no assistant reply to learn from\\)" in title, title

@@ -29,6 +29,7 @@ from backend.core.analysis.store import (
     iter_canonical,
     read_examples,
     read_examples_by_index,
+    record_numbers,
 )
 from backend.core.analysis.worker import analyze_chunk
 
@@ -46,6 +47,7 @@ __all__ = [
     "plan_analysis",
     "read_examples",
     "read_examples_by_index",
+    "record_numbers",
 ]
 
 

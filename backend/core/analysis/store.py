@@ -115,6 +115,11 @@ def read_examples_by_index(store_dir: Path, indexes: Sequence[int]) -> list[Stor
     return examples
 
 
+def record_numbers(store_dir: Path) -> list[int]:
+    """The record number (index in the uploaded file) of every stored example, in iter_canonical's order."""
+    return [int(n) for n in np.asarray(_load_index(store_dir)[:, COL_INDEX])]
+
+
 def iter_canonical(store_dir: Path) -> Iterator[dict[str, Any]]:
     """Every usable example, in file order, as its canonical JSON object."""
     chunks = np.unique(np.asarray(_load_index(store_dir)[:, COL_CHUNK]))

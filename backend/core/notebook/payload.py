@@ -13,7 +13,7 @@ import base64
 import hashlib
 import re
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -130,9 +130,17 @@ def count_example(counter: _Counter, example: dict[str, Any]) -> None:
 
 
 def prepare_data(
-    examples: Iterable[dict[str, Any]], *, embed: bool, embed_limit_bytes: int = EMBED_LIMIT_BYTES
+    examples: Iterable[dict[str, Any]],
+    *,
+    embed: bool,
+    embed_limit_bytes: int = EMBED_LIMIT_BYTES,
+    record_numbers: Sequence[int] | None = None,
 ) -> tuple[DataStats, EmbeddedData | None]:
-    """One pass: check and count every example and, when embedding, compress it as it goes."""
+    """One pass: check and count every example and, when embedding, compress it as it goes.
+
+    `record_numbers` are the examples' record numbers in the uploaded file, so left-out examples are named
+    as the analysis report names them; without them, examples are numbered by position.
+    """
     counter = _Counter()
     digest = hashlib.sha256()
     compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)  # wbits 31: a gzip container
@@ -140,7 +148,7 @@ def prepare_data(
     for index, example in enumerate(examples):
         problem = find_problem(example)
         if problem is not None:
-            counter.skip(index, problem)
+            counter.skip(record_numbers[index] if record_numbers is not None else index, problem)
             continue
         count_example(counter, example)
         line = orjson.dumps(example) + b"\n"

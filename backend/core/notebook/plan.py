@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,6 +60,7 @@ def plan_notebook(
     dataset_name: str = "dataset.jsonl",
     reasons: Iterable[str] = (),
     embed_limit_bytes: int = EMBED_LIMIT_BYTES,
+    record_numbers: Sequence[int] | None = None,
 ) -> NotebookPlan:
     """Check the examples, resolve the config against the model's defaults and fix the data source.
 
@@ -71,7 +72,10 @@ def plan_notebook(
     choice = choose_model(model)
     resolved = resolve_config(config, model.defaults, context_length=choice.context_length)
     stats, embedded = prepare_data(
-        examples, embed=source.kind == "embedded", embed_limit_bytes=embed_limit_bytes
+        examples,
+        embed=source.kind == "embedded",
+        embed_limit_bytes=embed_limit_bytes,
+        record_numbers=record_numbers,
     )
     return NotebookPlan(
         model=choice,
