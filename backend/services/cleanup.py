@@ -34,7 +34,7 @@ async def purge_expired(state: AppState) -> Purged:
     for notebook in notebooks:
         storage.delete_notebook_file(state.settings, notebook)
     for dataset in datasets:
-        storage.delete_dataset_files(state.settings, dataset)
+        storage.delete_dataset_files(state.settings, dataset.id)
     if datasets or notebooks:
         log.info("purged %d expired uploads and %d expired notebooks", len(datasets), len(notebooks))
     return Purged(len(datasets), len(notebooks))

@@ -98,7 +98,7 @@ async def upload_dataset(state: AppState, user: User | None, client: str, conten
     try:
         received = await receive_file_part(content_type, body, tmp_target, state.settings.max_upload_bytes)
     except BaseException:
-        storage.delete_dataset_files(state.settings, _Ref(session_id))
+        storage.delete_dataset_files(state.settings, session_id)
         raise
     stored_name = storage.stored_upload_name(received.filename)
     tmp_target.rename(storage.upload_path(state.settings, session_id, stored_name))
@@ -114,16 +114,10 @@ async def upload_dataset(state: AppState, user: User | None, client: str, conten
                 await repo.record_job_progress(session, user.id, session_id, dataset_filename=filename,
                                                status="created")
     except BaseException:
-        storage.delete_dataset_files(state.settings, _Ref(session_id))  # no half-written state
+        storage.delete_dataset_files(state.settings, session_id)  # no half-written state
         raise
     start_analysis(state, session_id, stored_name, options, client)
     return UploadResult(session_id, filename, received.size, "Upload successful; analysis started.")
-
-
-@dataclass(frozen=True)
-class _Ref:
-    id: str
-    stored_name: str = ""
 
 
 def decompression_limit(state: AppState, compressed_size: int) -> int:

@@ -89,7 +89,7 @@ async def delete_job_and_files(state: AppState, session: AsyncSession, user: Use
     for notebook in notebooks:
         storage.delete_notebook_file(state.settings, notebook)
     if dataset is not None:
-        storage.delete_dataset_files(state.settings, dataset)
+        storage.delete_dataset_files(state.settings, dataset.id)
 
 
 async def _notebooks_to_delete(session: AsyncSession, user: User, job: Job) -> list[Notebook]:

@@ -20,11 +20,6 @@ KNOWN_EXTENSIONS = (".jsonl.gz", ".json.gz", ".csv.gz", ".tsv.gz", ".jsonl", ".j
 _ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
 
-class HasDatasetFiles(Protocol):
-    @property
-    def id(self) -> str: ...
-
-
 class HasNotebookFile(Protocol):
     @property
     def stored_name(self) -> str: ...
@@ -70,8 +65,9 @@ def notebook_path(settings: Settings, stored_name: str) -> Path:
     return settings.notebooks_dir / stored_name
 
 
-def delete_dataset_files(settings: Settings, dataset: HasDatasetFiles) -> None:
-    shutil.rmtree(dataset_dir(settings, dataset.id), ignore_errors=True)
+def delete_dataset_files(settings: Settings, dataset_id: str) -> None:
+    """The upload, its analysis store and anything half-received: the dataset's whole folder."""
+    shutil.rmtree(dataset_dir(settings, dataset_id), ignore_errors=True)
 
 
 def delete_notebook_file(settings: Settings, notebook: HasNotebookFile) -> None:
