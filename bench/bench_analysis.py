@@ -142,7 +142,6 @@ def run(examples: int, seed: int, workdir: Path, keep_file: Path | None) -> dict
             time.sleep(0.2)
         time.sleep(2.0)  # let the workers finish warming up, as they would on a server already running
         sampler = MemorySampler(server.pid)
-        sampler.peak_server_kb = 0
         sampler.start()
         probe = HealthProbe(base)
         probe.start()
