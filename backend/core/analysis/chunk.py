@@ -101,6 +101,30 @@ class ChunkResult:
     tokenizer: TokenizerInfo  # what counted, so the parent need not load the tokenizer itself
     timings: dict[str, float]
 
+    def summary(self) -> dict[str, Any]:
+        """Running figures of this chunk alone (summed over finished chunks, they are the partial report)."""
+        return {
+            "records": self.records,
+            "examples": int(self.tokens.size),
+            "tokens": int(self.tokens.sum()),
+            "assistant_tokens": int(self.assistant_tokens.sum()),
+            "unusable": self.unusable.count,
+            "issues": {code: refs.count for code, refs in self.issues.items()},
+        }
+
+
+def sum_summaries(summaries: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """The partial report: ChunkResult.summary() of every finished chunk, added up (issues per code)."""
+    total: dict[str, Any] = {"chunks": 0, "records": 0, "examples": 0, "tokens": 0, "assistant_tokens": 0,
+                             "unusable": 0, "issues": {}}
+    for part in summaries:
+        total["chunks"] += 1
+        for key in ("records", "examples", "tokens", "assistant_tokens", "unusable"):
+            total[key] += int(part.get(key, 0))
+        for code, count in part.get("issues", {}).items():
+            total["issues"][code] = total["issues"].get(code, 0) + int(count)
+    return total
+
 
 class ColumnBuffer:
     """Per-example values: appended as Python ints, packed into numpy arrays after every batch.

@@ -1,0 +1,1 @@
+"""The task engine: every long operation (analysis, generation, Hub pushes, training) is a task row."""
