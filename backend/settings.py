@@ -6,7 +6,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The local development secret: good for `slmgen token` on one machine, refused in production.
@@ -47,6 +47,10 @@ class Settings(BaseSettings):
 
     github_token: str | None = None  # enables "Open in Colab" through a secret gist
     github_api_url: str = "https://api.github.com"  # GitHub Enterprise, or a local stand-in in tests
+
+    # Encrypts secrets at rest (provider keys, Hub tokens): a Fernet key shared by servers and workers.
+    # Empty: generated once into DATA_DIR/secret.key.
+    secret_key: SecretStr | None = None
 
     @cached_property
     def resolved_database_url(self) -> str:
