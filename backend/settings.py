@@ -33,7 +33,6 @@ class Settings(BaseSettings):
     download_link_ttl_hours: float = 24.0 * 7
     cleanup_interval_seconds: float = 600.0
     analysis_workers: int = 2
-    max_concurrent_analyses: int = 4
     max_queued_analyses: int = 100
     max_analyses_per_client: int = 3
     max_line_bytes: int = 64 * 1024 * 1024
@@ -48,6 +47,21 @@ class Settings(BaseSettings):
     github_token: str | None = None  # enables "Open in Colab" through a secret gist
     github_api_url: str = "https://api.github.com"  # GitHub Enterprise, or a local stand-in in tests
 
+    # --- the task engine (see .env.example) ---
+    task_queue_url: str | None = None  # None: the database when it is PostgreSQL, else DATA_DIR/queue.db
+    embedded_workers: bool = True  # `slmgen serve` starts `slmgen worker` beside itself
+    worker_kinds: list[str] | None = None  # kinds a worker takes by default; None: every kind
+    generation_workers: int = 2
+    hub_workers: int = 1
+    training_workers: int = 1
+    task_lease_seconds: float = 15.0
+    task_poll_seconds: float = 0.05
+    task_cancel_grace_seconds: float = 2.0
+    max_tasks_per_client: int = 5
+    max_queued_tasks: int = 200
+    max_event_streams_per_client: int = 4
+    task_plugins: list[str] = Field(default_factory=list)  # modules that register more task kinds
+
     # Encrypts secrets at rest (provider keys, Hub tokens): a Fernet key shared by servers and workers.
     # Empty: generated once into DATA_DIR/secret.key.
     secret_key: SecretStr | None = None
@@ -57,6 +71,21 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'slmgen.db').resolve()}"
+
+    @property
+    def resolved_queue_url(self) -> str:
+        """Where the queue lives: TASK_QUEUE_URL, else the PostgreSQL database, else a SQLite file in DATA_DIR."""
+        if self.task_queue_url:
+            return self.task_queue_url
+        if self.resolved_database_url.startswith("postgresql"):
+            return self.resolved_database_url
+        return f"sqlite:///{(self.data_dir / 'queue.db').resolve()}"
+
+    def workers_for(self, queue: str) -> int:
+        """Worker processes a `slmgen worker` runs for one queue."""
+        counts = {"analysis": self.analysis_workers, "generation": self.generation_workers,
+                  "hub": self.hub_workers, "training": self.training_workers}
+        return max(1, counts.get(queue, 1))
 
     @property
     def uploads_dir(self) -> Path:

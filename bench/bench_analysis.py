@@ -151,12 +151,15 @@ def run(examples: int, seed: int, workdir: Path, keep_file: Path | None) -> dict
             up.raise_for_status()
             t_upload = time.perf_counter() - t0
             sid = up.json()["session_id"]
+            first_figures: float | None = None
             while True:
                 r = client.get(f"/analyze/{sid}")
                 if r.status_code == 200:
                     break
                 if r.status_code != 202:
                     raise SystemExit(f"analysis failed: {r.status_code} {r.text[:500]}")
+                if first_figures is None and r.json().get("partial"):
+                    first_figures = time.perf_counter() - t0 - t_upload
                 time.sleep(0.05)
         total = time.perf_counter() - t0
         probe.stop.set()
@@ -169,6 +172,7 @@ def run(examples: int, seed: int, workdir: Path, keep_file: Path | None) -> dict
             "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
             "examples": examples, "file_mb": round(size / 1e6, 1),
             "upload_s": round(t_upload, 2), "upload_plus_analysis_s": round(total, 2),
+            "first_figures_after_upload_s": None if first_figures is None else round(first_figures, 2),
             "report_timings": report.get("timings"),
             "total_examples": report["total_examples"], "total_tokens": report["total_tokens"],
             "tokenizer": report["tokenizer"]["counted_with"], "exact": report["tokenizer"]["exact"],

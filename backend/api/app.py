@@ -17,29 +17,27 @@ from backend import __version__
 from backend.api.errors import UnexpectedErrors, install_error_handlers
 from backend.api.routes.system import FRONTEND_DIR
 from backend.api.security import SecurityHeaders
-from backend.services import datasets
 from backend.services.cleanup import purge_periodically
 from backend.services.state import AppState
+from backend.services.tasks.kinds import load_plugins
 from backend.settings import Settings
 
 log = logging.getLogger("slmgen")
 
 # Router modules under backend.api.routes, each exposing `router`.
-ROUTER_MODULES = ("system", "datasets", "models", "recommend", "notebooks", "jobs")
+ROUTER_MODULES = ("system", "datasets", "models", "recommend", "notebooks", "jobs", "tasks")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     settings.check_production_safety()
+    load_plugins(settings.task_plugins)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state = AppState.create(settings)
         app.state.slmgen = state
-        state.runner.warm_up(settings.default_tokenizer)
-        resumed = await datasets.resume_unfinished(state)
-        if resumed:
-            log.info("resumed %d unfinished analyses", resumed)
+        await state.start_workers()  # queued and running tasks carry on: recovery runs in the workers
         sweeper = asyncio.create_task(purge_periodically(state, settings.cleanup_interval_seconds))
         try:
             yield

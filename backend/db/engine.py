@@ -7,9 +7,11 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Engine, event
+from sqlalchemy import create_engine as create_sync_engine_from_url
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session, sessionmaker
 
 # The migrations live beside the package at the repository root (alembic.ini points there too).
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
@@ -38,6 +40,28 @@ def create_engine(url: str) -> AsyncEngine:
         return engine
     # pre_ping survives a server restart; recycle avoids connections cut by proxies (e.g. poolers).
     return create_async_engine(url, pool_size=5, max_overflow=10, pool_pre_ping=True, pool_recycle=1800)
+
+
+def sync_url(url: str) -> str:
+    """The same database for blocking code (task workers): pysqlite for SQLite, psycopg 3 for PostgreSQL."""
+    parsed = make_url(url)
+    driver = "sqlite" if parsed.get_backend_name() == "sqlite" else "postgresql+psycopg"
+    return parsed.set(drivername=driver).render_as_string(hide_password=False)
+
+
+def create_sync_engine(url: str) -> Engine:
+    """A blocking engine on the database an async `url` names (workers run plain threads, no event loop)."""
+    plain = sync_url(url)
+    if is_sqlite_url(plain):
+        ensure_sqlite_parent_dir(plain)
+        engine = create_sync_engine_from_url(plain, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _configure_sqlite_connection)
+        return engine
+    return create_sync_engine_from_url(plain, pool_size=3, max_overflow=5, pool_pre_ping=True, pool_recycle=1800)
+
+
+def create_sync_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -23,7 +23,6 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-DATASET_STATUSES = ("uploaded", "queued", "analyzing", "ready", "failed")
 JOB_STATUSES = ("created", "analyzed", "recommended", "generated", "failed")
 
 
@@ -33,7 +32,12 @@ class Base(DeclarativeBase):
 
 
 class Dataset(Base):
-    """An uploaded file and, once analysed, its report. The id is the upload's session id."""
+    """A dataset (uploaded, generated, fixed or imported) and, once analysed, its report.
+
+    The id is the upload's session id. Where its analysis stands is the task `analysis_task_id` names (the
+    tasks table is the one truth about running work); `report` and `store_name` belong to the last analysis
+    that finished, so readers keep reading a complete store while a new analysis runs.
+    """
 
     __tablename__ = "datasets"
 
@@ -43,13 +47,16 @@ class Dataset(Base):
     stored_name: Mapped[str] = mapped_column(String(200))  # chosen by the server, never by the client
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(20), default="uploaded")
-    progress: Mapped[float] = mapped_column(Float, default=0.0)
     options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     report: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    error_code: Mapped[str | None] = mapped_column(String(64))
-    error_detail: Mapped[str | None] = mapped_column(Text)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # The analysis store the report was made with (uploads/<id>/store/<store_name>/); None: the legacy store/.
+    store_name: Mapped[str | None] = mapped_column(String(80))
+    analysis_task_id: Mapped[str | None] = mapped_column(
+        ForeignKey("tasks.id", ondelete="SET NULL", use_alter=True), index=True)
+    # Lineage: where the data came from (upload | generation | fix | hub_import) and what it was made from.
+    origin: Mapped[str] = mapped_column(String(20), default="upload")
+    parent_id: Mapped[str | None] = mapped_column(ForeignKey("datasets.id", ondelete="SET NULL"), index=True)
+    origin_detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
     expires_at: Mapped[datetime | None]  # None: kept until its owner deletes it
@@ -96,3 +103,80 @@ class Job(Base):
     status: Mapped[str] = mapped_column(String(20), default="created")
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
+
+
+# --- the task engine ---
+
+TASK_STATES = ("QUEUED", "RUNNING", "CANCELLING", "DONE", "ERROR", "CANCELLED")
+ACTIVE_TASK_STATES = ("QUEUED", "RUNNING", "CANCELLING")
+FINAL_TASK_STATES = ("DONE", "ERROR", "CANCELLED")
+
+
+class Task(Base):
+    """One long operation (analysis, generation, Hub push, training, ...): the truth about it.
+
+    Workers change a row only by compare-and-set on (id, attempt), so a worker that lost its lease (and
+    whose attempt was retried) can no longer write. `lease_until` is held by whoever drives the row right
+    now (the receiving server, the worker running it); once it lapses, recovery re-drives the row.
+    """
+
+    __tablename__ = "tasks"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40), index=True)
+    owner_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    client: Mapped[str] = mapped_column(String(200), index=True)  # whom capacity is counted against
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    attempt: Mapped[int] = mapped_column(Integer, default=1)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=1)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    secrets: Mapped[str | None] = mapped_column(Text)  # encrypted with the server key; wiped when it ends
+    dataset_id: Mapped[str | None] = mapped_column(ForeignKey("datasets.id", ondelete="SET NULL"), index=True)
+    progress_done: Mapped[float] = mapped_column(Float, default=0.0)
+    progress_total: Mapped[float | None] = mapped_column(Float)
+    detailed_status: Mapped[list[str]] = mapped_column(JSON, default=list)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    usage: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    artifacts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    worker: Mapped[str | None] = mapped_column(String(200))  # host:pid of the worker running it
+    lease_until: Mapped[datetime | None]
+    enqueued_at: Mapped[datetime | None]
+    cancel_requested_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now)
+    expires_at: Mapped[datetime | None]  # anonymous tasks are purged with their uploads
+
+
+class TaskPart(Base):
+    """One unit of a task fanned out over workers (an analysis chunk; part -1 is the join)."""
+
+    __tablename__ = "task_parts"
+
+    task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True)
+    attempt: Mapped[int] = mapped_column(Integer, primary_key=True)
+    part: Mapped[int] = mapped_column(Integer, primary_key=True)
+    state: Mapped[str] = mapped_column(String(20))
+    worker: Mapped[str | None] = mapped_column(String(200))
+    lease_until: Mapped[datetime | None]
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    finished_at: Mapped[datetime | None]
+
+
+class TaskEvent(Base):
+    """What happened to a task, in order: the Server-Sent Events stream and the metrics history."""
+
+    __tablename__ = "task_events"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
+    attempt: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))  # state | status | progress | partial | metrics | log | ...
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)

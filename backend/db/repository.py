@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from backend.core.errors import NotFoundError
 from backend.db.models import Base, Dataset, Job, Notebook
@@ -55,12 +56,16 @@ async def update_dataset(session: AsyncSession, dataset_id: str, **values: Any) 
         raise NotFoundError(f"Dataset {dataset_id} does not exist (it may have expired or been deleted).")
 
 
-async def list_datasets_with_status(session: AsyncSession, statuses: Sequence[str]) -> list[Dataset]:
-    """Datasets in any of `statuses`, oldest first (e.g. to resume queued analyses after a restart)."""
-    rows = await session.scalars(
-        select(Dataset).where(Dataset.status.in_(list(statuses))).order_by(Dataset.created_at, Dataset.id)
-    )
-    return list(rows)
+async def switch_analysis(session: AsyncSession, dataset_id: str, expected_task_id: str | None, task_id: str,
+                          **values: Any) -> bool:
+    """Make `task_id` the dataset's current analysis, if its current one is still `expected_task_id`."""
+    current = Dataset.analysis_task_id.is_(None) if expected_task_id is None else (
+        Dataset.analysis_task_id == expected_task_id)
+    result = await session.execute(
+        update(Dataset).where(Dataset.id == dataset_id, current)
+        .values(analysis_task_id=task_id, updated_at=utc_now(), **values),
+        execution_options={"synchronize_session": False})
+    return _rowcount(result) == 1
 
 
 async def list_expired_datasets(session: AsyncSession, now: datetime) -> list[Dataset]:
@@ -177,32 +182,41 @@ async def delete_job(session: AsyncSession, owner_id: str, job_id: str) -> None:
     )
 
 
-async def find_job_for_session(session: AsyncSession, owner_id: str, session_id: str) -> Job | None:
-    result = await session.scalars(select(Job).where(Job.owner_id == owner_id, Job.session_id == session_id))
+def find_job_for_session_sync(session: Session, owner_id: str, session_id: str) -> Job | None:
+    result = session.scalars(select(Job).where(Job.owner_id == owner_id, Job.session_id == session_id))
     return result.one_or_none()
 
 
-async def record_job_progress(session: AsyncSession, owner_id: str, session_id: str, **values: Any) -> Job:
+async def find_job_for_session(session: AsyncSession, owner_id: str, session_id: str) -> Job | None:
+    return await session.run_sync(find_job_for_session_sync, owner_id, session_id)
+
+
+def record_job_progress_sync(session: Session, owner_id: str, session_id: str, **values: Any) -> Job:
     """Find the owner's job for this upload session (creating it if needed) and set `values` on it.
 
     Two requests of the same user may race to create the job; the unique (owner_id, session_id)
-    constraint lets exactly one insert win and the other then updates the winner's row.
+    constraint lets exactly one insert win and the other then updates the winner's row. Blocking, so that
+    task workers use it as it is; the server calls `record_job_progress`.
     """
     _check_updatable(Job, values)
-    job = await find_job_for_session(session, owner_id, session_id)
+    job = find_job_for_session_sync(session, owner_id, session_id)
     if job is None:
         candidate = Job(id=new_job_id(), owner_id=owner_id, session_id=session_id, **values)
         try:
-            async with session.begin_nested():
+            with session.begin_nested():
                 session.add(candidate)
             return candidate
         except IntegrityError:
-            job = await find_job_for_session(session, owner_id, session_id)
+            job = find_job_for_session_sync(session, owner_id, session_id)
             if job is None:
                 raise
     _apply(job, values)
-    await session.flush()
+    session.flush()
     return job
+
+
+async def record_job_progress(session: AsyncSession, owner_id: str, session_id: str, **values: Any) -> Job:
+    return await session.run_sync(lambda sync: record_job_progress_sync(sync, owner_id, session_id, **values))
 
 
 def _apply(job: Job, values: dict[str, Any]) -> None:

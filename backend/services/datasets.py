@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from backend.auth import User
@@ -26,16 +28,19 @@ from backend.core.errors import (
 from backend.core.ingest import IngestOptions
 from backend.core.tokens import check_tokenizer_name
 from backend.db import repository as repo
-from backend.db.models import Dataset
+from backend.db import tasks as task_repo
+from backend.db.models import ACTIVE_TASK_STATES, Dataset, Task
 from backend.services import storage
-from backend.services.analysis_runner import AnalysisOutcome
-from backend.services.multipart import receive_file_part
+from backend.services.analysis_task import AnalysisJob
+from backend.services.multipart import ReceivedFile, receive_file_part
 from backend.services.state import AppState
+from backend.services.tasks import engine
 
 log = logging.getLogger("slmgen.datasets")
 
 # Failures that were our trouble (503); any other failure code came from the analysed file (4xx).
-SERVER_SIDE_FAILURES = {"analysis_crashed", "analysis_failed", "storage_unavailable", "upload_missing"}
+SERVER_SIDE_FAILURES = {"worker_lost", "worker_stopped", "internal_error", "storage_unavailable",
+                        "input_interrupted", "secret_unreadable", "analysis_failed"}
 USER_FAILURE_CLASSES: dict[str, type[CoreError]] = {
     "not_a_dataset": NotADatasetError,
     "unsupported_encoding": UnsupportedEncodingError,
@@ -64,6 +69,7 @@ class UploadResult:
     filename: str
     size: int
     message: str
+    task_id: str
 
 
 def options_to_json(options: AnalysisOptions) -> dict[str, Any]:
@@ -90,34 +96,55 @@ def client_key(user: User | None, peer: str | None) -> str:
 
 async def upload_dataset(state: AppState, user: User | None, client: str, content_type: str | None,
                          body: AsyncIterator[bytes], options: AnalysisOptions) -> UploadResult:
-    """Stream the upload to disk, record it, and start its analysis right away."""
+    """Stream the upload to disk, record it, and hand its analysis to the workers.
+
+    The analysis task is admitted before the first byte is read: the capacity it takes is reserved for the
+    whole upload (and given back if the upload fails), so a long upload is never refused at its end.
+    """
     state.upload_limiter.hit(client)
-    state.runner.check_capacity(client)
     session_id = new_session_id()
-    tmp_target = storage.dataset_dir(state.settings, session_id) / "receiving.part"
+    task = await engine.admit(state, "analysis", user, client, {"awaiting_input": True, "dataset_id": session_id},
+                              status="Receiving the upload")
     try:
-        received = await receive_file_part(content_type, body, tmp_target, state.settings.max_upload_bytes)
-    except BaseException:
-        storage.delete_dataset_files(state.settings, session_id)
-        raise
-    stored_name = storage.stored_upload_name(received.filename)
-    tmp_target.rename(storage.upload_path(state.settings, session_id, stored_name))
-    filename = storage.display_filename(received.filename)
-    expires = None if user else utcnow() + timedelta(hours=state.settings.anonymous_ttl_hours)
-    try:
+        received = await _receive(state, task, session_id, content_type, body)
+        stored_name = storage.stored_upload_name(received.filename)
+        (storage.dataset_dir(state.settings, session_id) / RECEIVING).rename(
+            storage.upload_path(state.settings, session_id, stored_name))
+        filename = storage.display_filename(received.filename)
+        expires = None if user else utcnow() + timedelta(hours=state.settings.anonymous_ttl_hours)
+        payload = analysis_job(state, session_id, stored_name, options, received.size)
         async with state.session() as session:
             await repo.add_dataset(session, Dataset(
                 id=session_id, owner_id=user.id if user else None, filename=filename, stored_name=stored_name,
-                size_bytes=received.size, sha256=received.sha256, status="queued", progress=0.0,
-                options=options_to_json(options), expires_at=expires))
+                size_bytes=received.size, sha256=received.sha256, options=options_to_json(options),
+                expires_at=expires, analysis_task_id=task.id, origin="upload"))
+            await session.run_sync(lambda s: task_repo.prepare_queued(
+                s, task.id, payload=payload, dataset_id=session_id, status="Queued for analysis"))
             if user:
                 await repo.record_job_progress(session, user.id, session_id, dataset_filename=filename,
                                                status="created")
     except BaseException:
         storage.delete_dataset_files(state.settings, session_id)  # no half-written state
+        await engine.release(state, task.id)
         raise
-    start_analysis(state, session_id, stored_name, options, client)
-    return UploadResult(session_id, filename, received.size, "Upload successful; analysis started.")
+    await engine.hand_over(state, task)
+    return UploadResult(session_id, filename, received.size, "Upload successful; analysis started.", task.id)
+
+
+RECEIVING = "receiving.part"
+
+
+async def _receive(state: AppState, task: Task, session_id: str, content_type: str | None,
+                   body: AsyncIterator[bytes]) -> ReceivedFile:
+    """Receive the file part while keeping the task's reservation alive."""
+    target = storage.dataset_dir(state.settings, session_id) / RECEIVING
+    received = asyncio.Event()
+    keeper = asyncio.create_task(engine.keep_reserved(state, task, received))
+    try:
+        return await receive_file_part(content_type, body, target, state.settings.max_upload_bytes)
+    finally:
+        received.set()
+        await keeper
 
 
 def decompression_limit(state: AppState, compressed_size: int) -> int:
@@ -127,68 +154,43 @@ def decompression_limit(state: AppState, compressed_size: int) -> int:
                max(64 * 1024 * 1024, settings.max_decompression_ratio * compressed_size))
 
 
-def start_analysis(state: AppState, dataset_id: str, stored_name: str, options: AnalysisOptions,
-                   client: str = "") -> None:
-    if state.runner.is_running(dataset_id):
-        # Two requests may both have seen it idle before either started it: the second must not empty
-        # the store the first one's analysis is writing (the runner would ignore its submit anyway).
-        return
-    path = storage.upload_path(state.settings, dataset_id, stored_name)
-    store = storage.reset_store(state.settings, dataset_id)
-    if path.exists():
-        limit = decompression_limit(state, path.stat().st_size)
-        options = replace(options, ingest=replace(options.ingest, max_decompressed_bytes=limit))
-
-    async def on_started(_: str) -> None:
-        async with state.session() as session:
-            await repo.update_dataset(session, dataset_id, status="analyzing", progress=0.0,
-                                      error_code=None, error_detail=None, updated_at=utcnow())
-
-    async def on_finished(_: str, outcome: AnalysisOutcome) -> None:
-        await _save_outcome(state, dataset_id, outcome)
-
-    state.runner.submit(dataset_id, path, store, options, on_started, on_finished, client)
+def analysis_job(state: AppState, dataset_id: str, stored_name: str, options: AnalysisOptions,
+                 size_bytes: int) -> dict[str, Any]:
+    """The analysis task's payload: where the upload is (relative to DATA_DIR) and how to analyse it."""
+    upload = storage.upload_path(state.settings, dataset_id, stored_name).relative_to(state.settings.data_dir)
+    return AnalysisJob(dataset_id=dataset_id, upload=upload.as_posix(), max_seq_length=options.max_seq_length,
+                       tokenizer=options.tokenizer, max_line_bytes=options.ingest.max_line_bytes,
+                       max_records=options.ingest.max_records or state.settings.max_records,
+                       max_decompressed_bytes=decompression_limit(state, size_bytes)).model_dump()
 
 
-async def _save_outcome(state: AppState, dataset_id: str, outcome: AnalysisOutcome) -> None:
+async def start_analysis(state: AppState, dataset: Dataset, options: AnalysisOptions, user: User | None,
+                         client: str) -> Task:
+    """A new analysis task for this dataset, which becomes its current one (409 if one is already running)."""
+    payload = analysis_job(state, dataset.id, dataset.stored_name, options, dataset.size_bytes)
+    task = await engine.admit(state, "analysis", user, client, payload, dataset_id=dataset.id,
+                              status="Queued for analysis")
     async with state.session() as session:
-        dataset = await repo.get_dataset(session, dataset_id)
-        if dataset is None:  # deleted while it was being analysed
-            return
-        if outcome.report is not None:
-            report_json = outcome.report.model_dump(mode="json")
-            await repo.update_dataset(session, dataset_id, status="ready", progress=1.0, report=report_json,
-                                      analyzed_at=utcnow(), updated_at=utcnow(), attempts=dataset.attempts + 1)
-            if dataset.owner_id:
-                await repo.record_job_progress(session, dataset.owner_id, dataset_id, status="analyzed",
-                                               dataset_stats=job_stats(outcome.report))
-        else:
-            await repo.update_dataset(session, dataset_id, status="failed", error_code=outcome.error_code,
-                                      error_detail=outcome.error_detail, updated_at=utcnow(),
-                                      attempts=dataset.attempts + 1)
-            if dataset.owner_id:
-                await repo.record_job_progress(session, dataset.owner_id, dataset_id, status="failed")
+        switched = await repo.switch_analysis(session, dataset.id, dataset.analysis_task_id, task.id,
+                                              options=options_to_json(options))
+    if not switched:  # another request started one in between: that one stands
+        await engine.release(state, task.id)
+        raise ConflictError("This dataset is being analysed right now; poll GET /analyze/{session_id}.",
+                            code="analysis_running")
+    await engine.hand_over(state, task)
+    return task
 
 
-def job_stats(report: Report) -> dict[str, Any]:
-    return {"total_examples": report.total_examples, "total_tokens": report.total_tokens,
-            "quality_score": report.quality_score, "format_valid": report.format_valid}
-
-
-async def resume_unfinished(state: AppState) -> int:
-    """After a restart: analyses that were queued or running start again from their stored upload."""
+async def current_analysis(state: AppState, dataset: Dataset) -> Task | None:
+    if dataset.analysis_task_id is None:
+        return None
     async with state.session() as session:
-        pending = await repo.list_datasets_with_status(session, ["uploaded", "queued", "analyzing"])
-    for dataset in pending:
-        path = storage.upload_path(state.settings, dataset.id, dataset.stored_name)
-        if not path.exists():
-            async with state.session() as session:
-                await repo.update_dataset(session, dataset.id, status="failed", error_code="upload_missing",
-                                          error_detail="The uploaded file is no longer on disk; upload it again.")
-            continue
-        options = analysis_options(state, stored=dataset.options)
-        start_analysis(state, dataset.id, dataset.stored_name, options)
-    return len(pending)
+        return await session.run_sync(task_repo.get_task, dataset.analysis_task_id)
+
+
+async def is_analysing(state: AppState, dataset: Dataset) -> bool:
+    task = await current_analysis(state, dataset)
+    return task is not None and task.state in ACTIVE_TASK_STATES
 
 
 async def get_dataset_for(state: AppState, session_id: str, user: User | None) -> Dataset:
@@ -215,49 +217,48 @@ def _unknown_session(session_id: str) -> NotFoundError:
 
 
 async def reanalyze(state: AppState, session_id: str, user: User | None, client: str,
-                    max_seq_length: int | None = None, tokenizer: str | None = None) -> Dataset:
+                    max_seq_length: int | None = None, tokenizer: str | None = None) -> Task:
     """Run the analysis again; options not given keep the ones of the last run."""
     dataset = await get_dataset_for(state, session_id, user)
     options = analysis_options(state, max_seq_length, tokenizer, stored=dataset.options)
-    if state.runner.is_running(session_id):
+    if await is_analysing(state, dataset):
         raise ConflictError("This dataset is being analysed right now; poll GET /analyze/{session_id}.",
                             code="analysis_running")
-    state.runner.check_capacity(client)
-    async with state.session() as session:
-        await repo.update_dataset(session, session_id, status="queued", progress=0.0, report=None,
-                                  options=options_to_json(options), updated_at=utcnow())
-    start_analysis(state, session_id, dataset.stored_name, options, client)
-    return dataset
+    return await start_analysis(state, dataset, options, user, client)
 
 
 @dataclass(frozen=True)
 class AnalysisStatus:
     """Either still running (report is None) or finished with its report."""
 
-    status: str
+    status: str  # queued | analyzing | cancelling | ready
     progress: float
     report: Report | None = None
+    task: Task | None = None
+    partial: dict[str, Any] | None = None
 
 
-async def analysis_status(state: AppState, session_id: str, user: User | None) -> AnalysisStatus:
-    """Where the analysis stands; a failed one raises its error. Heals an analysis the runner lost."""
-    # Asked before the row is read: a run that ends while the read is in flight leaves a stale
-    # 'analyzing' row behind it, which must not start the whole analysis (and wipe its store) again.
-    was_idle = not state.runner.is_running(session_id)
+RUNNING_STATUS = {"QUEUED": "queued", "RUNNING": "analyzing", "CANCELLING": "cancelling"}
+
+
+async def analysis_status(state: AppState, session_id: str, user: User | None, client: str) -> AnalysisStatus:
+    """Where the dataset's current analysis stands; a failed or cancelled one raises what happened."""
     dataset = await get_dataset_for(state, session_id, user)
-    progress = state.runner.progress(session_id)
-    if progress is not None:
-        return AnalysisStatus(progress.status, progress.fraction)
-    if dataset.status in ("uploaded", "queued", "analyzing"):
-        # Recorded as unfinished but nobody is working on it (its result could not be saved, or the
-        # server restarted before resuming it): start it again from the stored upload.
-        if was_idle and not state.runner.is_running(session_id):
-            options = analysis_options(state, stored=dataset.options)
-            start_analysis(state, session_id, dataset.stored_name, options, client_key(user, None))
-        return AnalysisStatus("queued", 0.0)
-    if dataset.status == "failed":
-        raise failure_error(dataset)
-    return AnalysisStatus("ready", 1.0, report_of(dataset))
+    task = await current_analysis(state, dataset)
+    if task is None:
+        if dataset.report is not None:
+            return AnalysisStatus("ready", 1.0, report_of(dataset))
+        # Recorded before analyses were tasks, and never finished: start it now from the stored upload.
+        task = await start_analysis(state, dataset, analysis_options(state, stored=dataset.options), user, client)
+    if task.state in RUNNING_STATUS:
+        fraction = task.progress_done / task.progress_total if task.progress_total else 0.0
+        return AnalysisStatus(RUNNING_STATUS[task.state], min(fraction, 0.99), task=task,
+                              partial=await engine.partial_figures(state, task))
+    if task.state == "DONE":
+        if dataset.report is None:  # read just before the worker's commit: the row has the report now
+            dataset = await get_dataset_for(state, session_id, user)
+        return AnalysisStatus("ready", 1.0, report_of(dataset), task=task)
+    raise failure_error(task)
 
 
 def report_of(dataset: Dataset) -> Report:
@@ -269,20 +270,32 @@ def report_of(dataset: Dataset) -> Report:
 
 async def load_report(state: AppState, session_id: str, user: User | None) -> Report:
     """The finished report, or a clear error saying why there is none (used by recommend and generate)."""
-    return finished_report(await get_dataset_for(state, session_id, user))
+    return await finished_report(state, await get_dataset_for(state, session_id, user))
 
 
-def finished_report(dataset: Dataset) -> Report:
-    """The report of a finished analysis, or the error that says why there is none."""
-    if dataset.status == "failed":
-        raise failure_error(dataset)
+async def finished_report(state: AppState, dataset: Dataset) -> Report:
+    """The report of the dataset's last finished analysis, or the error that says why there is none."""
+    if dataset.report is None:
+        task = await current_analysis(state, dataset)
+        if task is not None and task.state in ("ERROR", "CANCELLED"):
+            raise failure_error(task)
     return report_of(dataset)
 
 
-def failure_error(dataset: Dataset) -> CoreError:
-    """The error a failed analysis answers with: the user's input (4xx) unless it was our trouble (503)."""
-    detail = dataset.error_detail or "The analysis failed."
-    code = dataset.error_code or "analysis_failed"
+def store_dir(state: AppState, dataset: Dataset) -> Path:
+    """The analysis store the dataset's report was made with (what previews and notebooks read)."""
+    if dataset.store_name:
+        return state.settings.data_dir / dataset.store_name
+    return storage.store_dir(state.settings, dataset.id)  # analysed before stores were per attempt
+
+
+def failure_error(task: Task) -> CoreError:
+    """Why the current analysis has no report: the user's input (4xx) unless it was our trouble (503)."""
+    if task.state == "CANCELLED":
+        return ConflictError("The analysis was cancelled before it finished; start it again with "
+                             "POST /analyze/{session_id}.", code="analysis_cancelled")
+    detail = task.error_message or "The analysis failed."
+    code = task.error_code or "analysis_failed"
     if code in SERVER_SIDE_FAILURES:
-        return UnavailableError(detail, code=code)
+        return UnavailableError(f"{detail} Retry with POST /analyze/{{session_id}}.", code=code)
     return USER_FAILURE_CLASSES.get(code, InvalidInputError)(detail, code=code)

@@ -14,6 +14,7 @@ from backend.core.errors import ConflictError, NotFoundError
 from backend.db import repository as repo
 from backend.db.models import Dataset, Job, Notebook
 from backend.services import datasets, storage
+from backend.services.analysis_task import job_stats
 from backend.services.state import AppState
 
 
@@ -50,8 +51,8 @@ async def find_or_create_job(
         "dataset_filename": dataset_filename or dataset.filename,
         "status": "created",
     }
-    if dataset.status == "ready" and dataset.report is not None:
-        values.update(status="analyzed", dataset_stats=datasets.job_stats(datasets.report_of(dataset)))
+    if dataset.report is not None:
+        values.update(status="analyzed", dataset_stats=job_stats(dataset.report))
     job = await repo.record_job_progress(session, user.id, session_id, **values)
     await session.commit()  # before the answer: see update_owned_job
     return job, True
@@ -74,7 +75,7 @@ async def delete_job_and_files(state: AppState, session: AsyncSession, user: Use
     job = await owned_job(session, user, job_id)
     notebooks = await _notebooks_to_delete(session, user, job)
     dataset = await _dataset_to_delete(session, user, job)
-    if dataset is not None and state.runner.is_running(dataset.id):
+    if dataset is not None and await datasets.is_analysing(state, dataset):
         raise ConflictError(
             "This job's dataset is being analysed right now; delete the job once it finishes.",
             code="analysis_running",

@@ -29,7 +29,7 @@ from backend.core.notebook import (
 from backend.db import repository as repo
 from backend.db.models import Notebook
 from backend.services import storage
-from backend.services.datasets import as_aware, finished_report, get_dataset_for, utcnow
+from backend.services.datasets import as_aware, finished_report, get_dataset_for, store_dir, utcnow
 from backend.services.gist import NO_TOKEN_HINT, publish_gist
 from backend.services.state import AppState
 
@@ -77,11 +77,11 @@ async def generate_notebook(state: AppState, user: User | None, client: str, ses
                             ) -> GeneratedNotebook:
     state.generate_limiter.hit(client)
     dataset = await get_dataset_for(state, session_id, user)
-    report = finished_report(dataset)
+    report = await finished_report(state, dataset)
     entry = load_catalog().get(model_id)
     notebook_id = secrets.token_urlsafe(16)
     stored_name, size, data = await asyncio.to_thread(
-        render_to_file, entry, storage.store_dir(state.settings, session_id), report.profile(), config, source,
+        render_to_file, entry, store_dir(state, dataset), report.profile(), config, source,
         dataset.filename, state.settings.notebooks_dir, notebook_id)
     token = secrets.token_urlsafe(32)
     expires = utcnow() + timedelta(hours=state.settings.download_link_ttl_hours)

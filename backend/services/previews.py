@@ -9,15 +9,15 @@ from typing import Any
 from backend.auth import User
 from backend.core.analysis import Report
 from backend.core.analysis.store import count_examples, read_examples
-from backend.services import storage
-from backend.services.datasets import load_report
+from backend.services.datasets import finished_report, get_dataset_for, store_dir
 from backend.services.state import AppState
 
 
 async def preview_page(state: AppState, session_id: str, user: User | None, page: int,
                        page_size: int) -> dict[str, Any]:
-    await load_report(state, session_id, user)  # access check, and the store exists only once analysed
-    store = storage.store_dir(state.settings, session_id)
+    dataset = await get_dataset_for(state, session_id, user)
+    await finished_report(state, dataset)  # the store exists only once analysed
+    store = store_dir(state, dataset)
     total = await asyncio.to_thread(count_examples, store)
     start = (page - 1) * page_size
     stored = await asyncio.to_thread(read_examples, store, start, page_size) if start < total else []

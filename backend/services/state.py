@@ -1,17 +1,18 @@
-"""What the running app holds: settings, database, token verifier, analysis workers."""
+"""What the running app holds: settings, database, token verifier, limiters, the embedded workers."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from backend.auth import TokenVerifier
 from backend.db.engine import create_engine, create_sessionmaker
-from backend.services.analysis_runner import AnalysisRunner
 from backend.services.limits import SlidingWindowLimiter
+from backend.services.tasks.embedded import EmbeddedWorkers
 from backend.settings import Settings
 
 
@@ -21,9 +22,10 @@ class AppState:
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
     verifier: TokenVerifier
-    runner: AnalysisRunner
     upload_limiter: SlidingWindowLimiter
     generate_limiter: SlidingWindowLimiter
+    workers: EmbeddedWorkers | None = None
+    event_streams: Counter[str] = field(default_factory=Counter)  # open SSE streams per client
 
     @classmethod
     def create(cls, settings: Settings) -> AppState:
@@ -37,8 +39,6 @@ class AppState:
             sessionmaker=create_sessionmaker(engine),
             verifier=TokenVerifier(settings.supabase_url, settings.supabase_jwt_secret,
                                    jwks_cache_seconds=settings.jwks_cache_seconds),
-            runner=AnalysisRunner(settings.analysis_workers, settings.max_concurrent_analyses,
-                                  settings.max_queued_analyses, settings.max_analyses_per_client),
             upload_limiter=SlidingWindowLimiter("upload", settings.upload_rate_per_minute, 60),
             generate_limiter=SlidingWindowLimiter("notebook generation", settings.generate_rate_per_minute, 60),
         )
@@ -54,6 +54,12 @@ class AppState:
                 await session.rollback()
                 raise
 
+    async def start_workers(self) -> None:
+        if self.settings.embedded_workers and self.workers is None:
+            self.workers = EmbeddedWorkers(self.settings)
+            await self.workers.start()
+
     async def close(self) -> None:
-        await self.runner.shutdown()
+        if self.workers is not None:
+            await self.workers.stop()
         await self.engine.dispose()

@@ -1,7 +1,8 @@
 """Where files live under DATA_DIR. Every stored name is chosen here, never by a client.
 
     DATA_DIR/uploads/<dataset id>/upload<ext>     the uploaded bytes, as received
-    DATA_DIR/uploads/<dataset id>/store/          the analysis store (canonical examples + index)
+    DATA_DIR/uploads/<dataset id>/store/          the analysis store of datasets analysed before the task engine
+    DATA_DIR/tasks/<task id>/<attempt>/           a task attempt's files (an analysis attempt's store)
     DATA_DIR/notebooks/<notebook id>.ipynb        generated notebooks
 """
 
@@ -72,11 +73,3 @@ def delete_dataset_files(settings: Settings, dataset_id: str) -> None:
 
 def delete_notebook_file(settings: Settings, notebook: HasNotebookFile) -> None:
     notebook_path(settings, notebook.stored_name).unlink(missing_ok=True)
-
-
-def reset_store(settings: Settings, dataset_id: str) -> Path:
-    """An empty store directory for a fresh analysis (a re-run must not mix with the last one)."""
-    path = store_dir(settings, dataset_id)
-    shutil.rmtree(path, ignore_errors=True)
-    path.mkdir(parents=True, exist_ok=True)
-    return path

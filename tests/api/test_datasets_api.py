@@ -26,7 +26,7 @@ async def test_upload_answers_with_the_contract_fields(client: httpx.AsyncClient
     r = await client.post("/upload", files={"file": (path.name, path.read_bytes())})
     assert r.status_code == 200
     body = r.json()
-    assert set(body) == {"session_id", "filename", "size", "message"}
+    assert set(body) == {"session_id", "filename", "size", "message", "task_id"}
     assert body["filename"] == path.name
     assert body["size"] == path.stat().st_size == 27385
     assert len(body["session_id"]) >= 32  # unguessable: 192 random bits, url-safe
@@ -241,53 +241,67 @@ async def test_a_gzip_bomb_stops_at_the_decompression_limit(client: httpx.AsyncC
     assert "1,000,000" in r.json()["detail"]
 
 
-async def test_starting_an_analysis_that_is_running_leaves_its_store_alone(
+async def test_two_analyses_started_at_once_leave_one_current_and_the_running_store_alone(
         client: httpx.AsyncClient, tmp_path: Path) -> None:
-    """Two POST /analyze that both passed the 'already running?' check must not wipe each other's store."""
-    from backend.services import datasets, storage
+    """Two POST /analyze that both passed the 'already running?' check: one becomes the dataset's analysis, the
+    other is refused (409), and the store of the analysis already running is never touched."""
+    import asyncio
+
+    from backend.core.errors import ConflictError
+    from backend.services import datasets
     from tests.conftest import generated_chat_file
 
     state = client._transport.app.state.slmgen  # type: ignore[attr-defined]
     path = generated_chat_file(tmp_path, 20_000)
-    sid = (await client.post("/upload", files={"file": (path.name, path.read_bytes())})).json()["session_id"]
-    assert state.runner.is_running(sid)
-    marker = storage.store_dir(state.settings, sid) / "still-here"
+    up = (await client.post("/upload", files={"file": (path.name, path.read_bytes())})).json()
+    first_store = state.settings.data_dir / "tasks" / up["task_id"] / "1"
+    first_store.mkdir(parents=True, exist_ok=True)
+    marker = first_store / "still-here"
     marker.write_bytes(b"")
-    dataset = await datasets.get_dataset_for(state, sid, None)
-    datasets.start_analysis(state, sid, dataset.stored_name, datasets.analysis_options(state))
+    stale = await datasets.get_dataset_for(state, up["session_id"], None)  # both requests read this row
+    options = datasets.analysis_options(state)
+    outcomes = await asyncio.gather(*(datasets.start_analysis(state, stale, options, None, f"addr:client-{n}")
+                                      for n in range(2)), return_exceptions=True)
+    started = [o for o in outcomes if not isinstance(o, BaseException)]
+    refused = [o for o in outcomes if isinstance(o, ConflictError)]
+    assert len(started) == 1 and len(refused) == 1, outcomes
+    assert refused[0].code == "analysis_running"
     assert marker.exists()
-    done = await wait_for_analysis(client, sid)
+    done = await wait_for_analysis(client, up["session_id"])
     assert done.status_code == 200, done.text
     assert done.json()["total_examples"] == 20_000
+    current = await datasets.get_dataset_for(state, up["session_id"], None)
+    assert current.analysis_task_id == started[0].id
+    assert current.store_name == f"tasks/{started[0].id}/1"
+    for _ in range(600):  # the first analysis runs to its end on its own store, and knows it was superseded
+        first = (await client.get(f"/tasks/{up['task_id']}")).json()
+        if first["state"] == "DONE":
+            break
+        await asyncio.sleep(0.05)
+    assert first["state"] == "DONE" and first["result"]["superseded"] is True, first
 
 
-async def test_a_poll_that_read_the_row_just_before_the_analysis_finished_does_not_start_it_again(
+async def test_a_poll_that_read_the_row_just_before_the_analysis_finished_gets_the_report(
         client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The row said 'analyzing' when it was read, and the run ended (result committed) during that read."""
+    """The row was read without a report, and the worker committed the report (and DONE) during that read."""
     from backend.db import repository
     from backend.db.models import Dataset
-    from backend.services import datasets
 
     sid, done = await upload_and_analyze(client, shared_file(TOY))
     assert done.status_code == 200
-    state = client._transport.app.state.slmgen  # type: ignore[attr-defined]
-    running = [True]
-    restarted: list[str] = []
     real_get = repository.get_dataset
+    reads = [0]
 
-    async def stale_get(session: object, dataset_id: str) -> Dataset | None:
+    async def stale_first_read(session: object, dataset_id: str) -> Dataset | None:
         row = await real_get(session, dataset_id)  # type: ignore[arg-type]
-        assert row is not None
+        reads[0] += 1
+        if row is None or reads[0] > 1:
+            return row
         stale = Dataset(**{c.key: getattr(row, c.key) for c in Dataset.__table__.columns})
-        stale.status, stale.report = "analyzing", None
-        running[0] = False  # the run finishes while the read is in flight
+        stale.report = None
         return stale
 
-    monkeypatch.setattr(state.runner, "is_running", lambda _: running[0])
-    monkeypatch.setattr(repository, "get_dataset", stale_get)
-    monkeypatch.setattr(datasets, "start_analysis", lambda *args, **_: restarted.append(args[1]))
+    monkeypatch.setattr(repository, "get_dataset", stale_first_read)
     r = await client.get(f"/analyze/{sid}")
-    assert r.status_code == 202
-    assert restarted == []
-    monkeypatch.undo()
-    assert (await client.get(f"/analyze/{sid}")).status_code == 200
+    assert r.status_code == 200, r.text
+    assert r.json()["total_examples"] == 5 and reads[0] == 2

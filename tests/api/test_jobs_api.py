@@ -69,7 +69,6 @@ async def add_anonymous_datasets(settings: Settings, *dataset_ids: str) -> None:
                     stored_name="upload.jsonl",
                     size_bytes=len(data),
                     sha256=hashlib.sha256(data).hexdigest(),
-                    status="uploaded",
                     expires_at=datetime.now(UTC) + timedelta(hours=1),
                 ),
             )

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.orm import Session
 
 from backend.core.errors import NotFoundError
 from backend.db import repository as repo
@@ -24,7 +25,6 @@ def make_dataset(
     *,
     owner_id: str | None = None,
     expires_at: datetime | None = None,
-    status: str = "uploaded",
     created_at: datetime = T0,
 ) -> Dataset:
     data = shared_file(TOY).read_bytes()
@@ -35,7 +35,6 @@ def make_dataset(
         stored_name="upload.jsonl",
         size_bytes=len(data),
         sha256=hashlib.sha256(data).hexdigest(),
-        status=status,
         options={"tokenizer": "cl100k_base", "max_seq_length": 2048},
         expires_at=expires_at,
         created_at=created_at,
@@ -76,7 +75,7 @@ async def test_dataset_round_trip_keeps_values_and_returns_aware_utc(
         assert got.size_bytes == len(data) == shared_file(TOY).stat().st_size
         assert got.sha256 == hashlib.sha256(data).hexdigest()
         assert got.options == {"tokenizer": "cl100k_base", "max_seq_length": 2048}
-        assert (got.status, got.progress, got.attempts, got.report) == ("uploaded", 0.0, 0, None)
+        assert (got.origin, got.store_name, got.analysis_task_id, got.report) == ("upload", None, None, None)
         assert got.created_at == T0 and got.created_at.tzinfo is UTC
         assert got.expires_at == datetime(2026, 11, 2, 4, 0, tzinfo=UTC)
         assert got.expires_at is not None and got.expires_at.tzinfo is UTC
@@ -99,24 +98,22 @@ async def test_update_dataset_sets_columns_and_touches_updated_at(
     await repo.update_dataset(
         session,
         "ds-update-001",
-        status="ready",
-        progress=1.0,
         report=report,
+        store_name="tasks/0123456789abcdef0123456789abcdef/1",
         analyzed_at=analyzed,
-        attempts=1,
     )
     await session.commit()
     async with await reopen(engine) as fresh:
         got = await repo.get_dataset(fresh, "ds-update-001")
         assert got is not None
-        assert (got.status, got.progress, got.attempts, got.analyzed_at) == ("ready", 1.0, 1, analyzed)
+        assert (got.store_name, got.analyzed_at) == ("tasks/0123456789abcdef0123456789abcdef/1", analyzed)
         assert got.report == report
         assert got.updated_at > T0  # set to now by the update
 
 
 async def test_update_dataset_refuses_missing_rows_and_unknown_columns(session: AsyncSession) -> None:
     with pytest.raises(NotFoundError, match="ds-missing"):
-        await repo.update_dataset(session, "ds-missing", status="ready")
+        await repo.update_dataset(session, "ds-missing", report={})
     await repo.add_dataset(session, make_dataset("ds-columns-01"))
     with pytest.raises(TypeError, match="colour"):
         await repo.update_dataset(session, "ds-columns-01", colour="blue")
@@ -124,21 +121,16 @@ async def test_update_dataset_refuses_missing_rows_and_unknown_columns(session: 
         await repo.update_dataset(session, "ds-columns-01", owner_id="someone-else")
 
 
-async def test_status_and_expiry_listings(session: AsyncSession) -> None:
+async def test_expiry_listings(session: AsyncSession) -> None:
     now = T0 + timedelta(hours=24)
     rows = [
-        make_dataset("ds-queued-old", status="queued", created_at=T0),
-        make_dataset("ds-analyzing", status="analyzing", created_at=T0 + timedelta(minutes=5)),
-        make_dataset("ds-queued-new", status="queued", created_at=T0 + timedelta(minutes=9)),
-        make_dataset("ds-ready-exp", status="ready", expires_at=now - timedelta(seconds=1)),
-        make_dataset("ds-ready-now", status="ready", expires_at=now),
-        make_dataset("ds-ready-live", status="ready", expires_at=now + timedelta(seconds=1)),
-        make_dataset("ds-owned", status="ready", owner_id="user-a", expires_at=None),
+        make_dataset("ds-ready-exp", expires_at=now - timedelta(seconds=1)),
+        make_dataset("ds-ready-now", expires_at=now),
+        make_dataset("ds-ready-live", expires_at=now + timedelta(seconds=1)),
+        make_dataset("ds-owned", owner_id="user-a", expires_at=None),
     ]
     for row in rows:
         await repo.add_dataset(session, row)
-    unfinished = await repo.list_datasets_with_status(session, ["queued", "analyzing"])
-    assert [d.id for d in unfinished] == ["ds-queued-old", "ds-analyzing", "ds-queued-new"]
     expired = await repo.list_expired_datasets(session, now)
     assert [d.id for d in expired] == ["ds-ready-exp", "ds-ready-now"]
     await repo.delete_dataset(session, "ds-ready-exp")
@@ -267,15 +259,15 @@ async def test_record_job_progress_survives_a_concurrent_insert(
         assert await repo.find_job_for_session(second, "user-a", "sess-race-01") is None
         winner = await repo.record_job_progress(first, "user-a", "sess-race-01", status="analyzed")
         await first.commit()
-        original_find = repo.find_job_for_session
+        original_find = repo.find_job_for_session_sync
         calls = 0
 
-        async def stale_then_real(s: AsyncSession, owner: str, sid: str) -> Job | None:
+        def stale_then_real(s: Session, owner: str, sid: str) -> Job | None:
             nonlocal calls
             calls += 1
-            return None if calls == 1 else await original_find(s, owner, sid)
+            return None if calls == 1 else original_find(s, owner, sid)
 
-        monkeypatch.setattr(repo, "find_job_for_session", stale_then_real)
+        monkeypatch.setattr(repo, "find_job_for_session_sync", stale_then_real)
         loser = await repo.record_job_progress(second, "user-a", "sess-race-01", model_id="smollm2-360m")
         monkeypatch.undo()
         await second.commit()

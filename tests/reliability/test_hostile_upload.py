@@ -138,11 +138,14 @@ def data_dir_files(settings: Settings) -> list[Path]:
 
 
 def is_server_chosen(path: Path) -> bool:
-    """The only files an upload may leave: uploads/<id>/upload<ext> and its analysis store."""
+    """The only files an upload may leave: uploads/<id>/upload<ext>, its analysis task's store
+    (tasks/<task id>/<attempt>/...), the database and queue files, and the server's secret key."""
     parts = path.parts
+    if parts[0] == "tasks":
+        return len(parts) == 4 and len(parts[1]) == 32 and parts[2].isdigit()
     if parts[0] != "uploads" or len(parts) < 3:
-        return parts[0].startswith("slmgen.db") and len(parts) == 1
-    return (len(parts) == 3 and parts[2].startswith("upload")) or (len(parts) == 4 and parts[2] == "store")
+        return (parts[0].startswith(("slmgen.db", "queue.db")) or parts[0] == "secret.key") and len(parts) == 1
+    return len(parts) == 3 and parts[2].startswith("upload")
 
 
 

@@ -6,16 +6,13 @@ Retry-After; upload size -> 413; line length and record count -> unusable record
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from backend.core.analysis import analyze_file
-from backend.services import analysis_runner
 from backend.settings import Settings
 from tests.api.conftest import upload_and_analyze, wait_for_analysis
 from tests.reliability import hostile
@@ -51,20 +48,11 @@ async def settle(client: httpx.AsyncClient, *uploads: tuple[httpx.Response, dict
         assert final.status_code == 200, final.text
 
 
-@pytest.fixture
-def held_analyses(monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
-    """Analyses wait (in their thread, before any work) until the event is set: 'running' is then certain."""
-    release = threading.Event()
-
-    def held_analyze_file(*args: Any, **kwargs: Any) -> Any:
-        release.wait(timeout=120)
-        return analyze_file(*args, **kwargs)
-
-    monkeypatch.setattr(analysis_runner, "analyze_file", held_analyze_file)
-    try:
-        yield release
-    finally:
-        release.set()
+async def release_workers(client: httpx.AsyncClient) -> None:
+    """Start the workers of an app that was started without them: its queued analyses run now."""
+    state = client._transport.app.state.slmgen  # type: ignore[attr-defined]
+    state.settings.embedded_workers = True
+    await state.start_workers()
 
 
 async def test_upload_rate_limit_is_429_with_retry_after_per_client(tmp_path: Path,
@@ -95,9 +83,9 @@ async def test_generate_rate_limit_is_429_with_retry_after(tmp_path: Path) -> No
     assert len(list(settings.notebooks_dir.glob("*.ipynb"))) == 1
 
 
-async def test_concurrent_analyses_per_client_are_limited_with_429(tmp_path: Path, auth_headers: Headers,
-                                                                   held_analyses: threading.Event) -> None:
-    settings = make_settings(tmp_path / "data", max_analyses_per_client=1)
+async def test_concurrent_analyses_per_client_are_limited_with_429(tmp_path: Path, auth_headers: Headers) -> None:
+    # No workers at first: admitted analyses stay queued, so "waiting or running" is certain.
+    settings = make_settings(tmp_path / "data", max_analyses_per_client=1, embedded_workers=False)
     async with running_client(settings) as client:
         first = await upload(client)
         assert first.status_code == 200
@@ -108,23 +96,23 @@ async def test_concurrent_analyses_per_client_are_limited_with_429(tmp_path: Pat
         dave = auth_headers("user-dave")
         other = await upload(client, headers=dave)
         assert other.status_code == 200
-        held_analyses.set()
-        assert (await wait_for_analysis(client, first.json()["session_id"])).status_code == 200
+        await release_workers(client)
+        done = await wait_for_analysis(client, first.json()["session_id"])
+        assert done.status_code == 200, done.text
         again = await upload(client)
         assert again.status_code == 200  # a finished analysis frees the client's slot
         await settle(client, (other, dave), (again, None))
     assert len(upload_dirs(settings)) == 3
 
 
-async def test_analyses_in_total_are_limited_with_503_and_retry_after(tmp_path: Path, auth_headers: Headers,
-                                                                      held_analyses: threading.Event) -> None:
-    settings = make_settings(tmp_path / "data", max_queued_analyses=2)
+async def test_analyses_in_total_are_limited_with_503_and_retry_after(tmp_path: Path, auth_headers: Headers) -> None:
+    settings = make_settings(tmp_path / "data", max_queued_analyses=2, embedded_workers=False)
     async with running_client(settings) as client:
         erin = auth_headers("user-erin")
         accepted = [await upload(client), await upload(client, headers=erin)]
         assert [r.status_code for r in accepted] == [200, 200]
         assert_retry_later(await upload(client, headers=auth_headers("user-frank")), 503, "analysis_queue_full")
-        held_analyses.set()
+        await release_workers(client)
         await settle(client, (accepted[0], None), (accepted[1], erin))
     assert len(upload_dirs(settings)) == 2
 
@@ -178,7 +166,9 @@ async def test_line_length_and_record_count_limits_are_in_the_report(tmp_path: P
     ("MAX_LINE_BYTES", "4096", "max_line_bytes", 4096),
     ("MAX_RECORDS", "77", "max_records", 77),
     ("MAX_ANALYSES_PER_CLIENT", "2", "max_analyses_per_client", 2),
-    ("MAX_CONCURRENT_ANALYSES", "3", "max_concurrent_analyses", 3),
+    ("MAX_TASKS_PER_CLIENT", "3", "max_tasks_per_client", 3),
+    ("TASK_LEASE_SECONDS", "4.5", "task_lease_seconds", 4.5),
+    ("WORKER_KINDS", '["training"]', "worker_kinds", ["training"]),
     ("MAX_QUEUED_ANALYSES", "9", "max_queued_analyses", 9),
     ("UPLOAD_RATE_PER_MINUTE", "5", "upload_rate_per_minute", 5),
     ("GENERATE_RATE_PER_MINUTE", "6", "generate_rate_per_minute", 6),

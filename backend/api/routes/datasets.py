@@ -34,12 +34,12 @@ async def upload(request: Request, state: StateDep, user: OptionalUserDep, clien
 
 
 @router.get("/analyze/{session_id}", responses={202: {"model": AnalysisProgress}})
-async def analyze(session_id: str, state: StateDep, user: OptionalUserDep) -> Any:
-    current = await svc.analysis_status(state, session_id, user)
+async def analyze(session_id: str, state: StateDep, user: OptionalUserDep, client: ClientKeyDep) -> Any:
+    """200 with the report once the analysis is done; 202 with its progress (and the figures of the chunks done
+    so far, under `partial`) while it runs."""
+    current = await svc.analysis_status(state, session_id, user, client)
     if current.report is None:
-        body = AnalysisProgress(session_id=session_id, status=current.status, progress=round(current.progress, 4),
-                                message=f"Analysis {current.status}: {current.progress:.0%} done. Poll again shortly.")
-        return JSONResponse(body.model_dump(), status_code=202)
+        return JSONResponse(analysis_progress(session_id, current).model_dump(), status_code=202)
     return analysis_payload(session_id, current.report)
 
 
@@ -48,9 +48,19 @@ async def reanalyze(session_id: str, state: StateDep, user: OptionalUserDep, cli
                     body: AnalysisRequest | None = None) -> AnalysisProgress:
     """Run the analysis again: after a failure, or with another tokenizer or max_seq_length."""
     body = body or AnalysisRequest()
-    await svc.reanalyze(state, session_id, user, client, body.max_seq_length, body.tokenizer)
-    return AnalysisProgress(session_id=session_id, status="queued", progress=0.0,
+    task = await svc.reanalyze(state, session_id, user, client, body.max_seq_length, body.tokenizer)
+    return AnalysisProgress(session_id=session_id, status="queued", progress=0.0, task_id=task.id,
+                            detailed_status=list(task.detailed_status),
                             message="Analysis queued. Poll GET /analyze/{session_id}.")
+
+
+def analysis_progress(session_id: str, current: svc.AnalysisStatus) -> AnalysisProgress:
+    task = current.task
+    return AnalysisProgress(
+        session_id=session_id, status=current.status, progress=round(current.progress, 4),
+        task_id=task.id if task else None, detailed_status=list(task.detailed_status) if task else [],
+        partial=current.partial,
+        message=f"Analysis {current.status}: {current.progress:.0%} done. Poll again shortly.")
 
 
 @router.get("/preview/{session_id}", response_model=PreviewPage)

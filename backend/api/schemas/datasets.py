@@ -12,12 +12,17 @@ class UploadRead(BaseModel):
     filename: str
     size: int
     message: str
+    task_id: str = Field(description="the analysis task (GET /tasks/{task_id}, its events, DELETE to stop it)")
 
 
 class AnalysisProgress(BaseModel):
     session_id: str
-    status: str = Field(description="queued | analyzing")
+    status: str = Field(description="queued | analyzing | cancelling")
     progress: float = Field(ge=0, le=1)
+    task_id: str | None = None
+    detailed_status: list[str] = Field(default_factory=list)
+    partial: dict[str, Any] | None = Field(
+        default=None, description="figures of the chunks analysed so far (partial: they grow until the report)")
     message: str
 
 

@@ -50,6 +50,10 @@ class TaskContext(Protocol):
         """A directory of this attempt's own (on the shared storage): outputs and checkpoints go here."""
         ...
 
+    def path(self, relative: str) -> Path:
+        """A path a payload gives relative to the shared storage (DATA_DIR), resolved on this machine."""
+        ...
+
     def status(self, step: str) -> None:
         """Append a human-readable step ("Loading the model", "Batch 3 of 10") to detailed_status."""
 
@@ -91,8 +95,9 @@ class LocalContext:
     """
 
     def __init__(self, work_dir: Path, *, secrets: Mapping[str, str] | None = None, owner_id: str | None = None,
-                 on_event: Callable[[str, dict[str, Any]], None] | None = None) -> None:
+                 on_event: Callable[[str, dict[str, Any]], None] | None = None, base_dir: Path | None = None) -> None:
         work_dir.mkdir(parents=True, exist_ok=True)
+        self._base_dir = base_dir or Path.cwd()
         self._task_id = uuid.uuid4().hex
         self._work_dir = work_dir
         self._secrets = dict(secrets or {})
@@ -124,6 +129,9 @@ class LocalContext:
     @property
     def work_dir(self) -> Path:
         return self._work_dir
+
+    def path(self, relative: str) -> Path:
+        return self._base_dir / relative
 
     def _emit(self, kind: str, data: dict[str, Any]) -> None:
         if self._on_event is not None:

@@ -1,0 +1,87 @@
+"""The kinds of task the engine runs, and how: which queue, which code, whether a lost attempt is retried.
+
+A kind names its code by import path, so the server (which only enqueues) never imports training or model code,
+and a worker imports only the kinds it takes. A body may fan out: returning `Parts(n)` makes the engine run
+`part(ctx, payload, i)` for i in 0..n-1 on any workers (each returns a small summary), then `join(ctx, payload)`
+once all are done; `summarize(summaries)` gives the running figures published while parts finish.
+
+`on_done(session, task, output)` runs in the transaction that ends the task DONE (a sync SQLAlchemy session): it
+writes what the output means to the rest of the product (the analysis report onto its dataset, a registered
+model...) and returns what is kept as the task's `result`. `on_end(session, task)` runs when it ends otherwise.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from backend.core.errors import InvalidInputError
+
+
+@dataclass(frozen=True)
+class Parts:
+    """Returned by a body that fans out: run `count` parts, then the join. `status` says what they do."""
+
+    count: int
+    status: str = ""
+
+
+@dataclass(frozen=True)
+class TaskKind:
+    name: str
+    queue: str  # workers take queues; kinds that share a queue share its workers
+    body: str  # "module:function"
+    retry_when_lost: bool  # rerun an attempt whose worker died (safe: it has no effect outside its own files)
+    part: str | None = None
+    join: str | None = None
+    summarize: str | None = None
+    on_done: str | None = None
+    on_end: str | None = None
+    what: str = "tasks"  # how admission errors name them ("analyses", "training runs")
+
+    @property
+    def max_attempts(self) -> int:
+        return 2 if self.retry_when_lost else 1
+
+
+def resolve(path: str) -> Callable[..., Any]:
+    module, _, name = path.partition(":")
+    function: Callable[..., Any] = getattr(importlib.import_module(module), name)
+    return function
+
+
+KINDS: dict[str, TaskKind] = {}
+
+
+def register(kind: TaskKind) -> TaskKind:
+    KINDS[kind.name] = kind
+    return kind
+
+
+def get_kind(name: str) -> TaskKind:
+    try:
+        return KINDS[name]
+    except KeyError:
+        raise InvalidInputError(f"Unknown task kind {name!r}; known kinds: {', '.join(sorted(KINDS))}.",
+                                field="kind") from None
+
+
+def load_plugins(modules: list[str]) -> None:
+    """Import modules that register more kinds (TASK_PLUGINS): the server and every worker load the same."""
+    for module in modules:
+        importlib.import_module(module)
+
+
+def queues_for(kind_names: list[str] | None) -> list[str]:
+    """The queues that serve these kinds (all queues when None), in a stable order."""
+    kinds = list(KINDS.values()) if kind_names is None else [get_kind(name) for name in kind_names]
+    return sorted({kind.queue for kind in kinds})
+
+
+register(TaskKind(
+    name="analysis", queue="analysis", body="backend.services.analysis_task:plan", retry_when_lost=True,
+    part="backend.services.analysis_task:analyze_part", join="backend.services.analysis_task:merge",
+    summarize="backend.services.analysis_task:summarize", on_done="backend.services.analysis_task:on_done",
+    on_end="backend.services.analysis_task:on_end", what="analyses"))
