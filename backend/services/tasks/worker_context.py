@@ -100,6 +100,7 @@ class WorkerContext:
             self._steps.append(step)
             self._dirty.add("detailed_status")
         self._event("status", {"step": step, "detailed_status": list(self._steps)})
+        self.flush()
 
     def progress(self, done: float, total: float | None = None) -> None:
         if self._part is not None and self._part >= 0:
