@@ -71,6 +71,22 @@ def test_chunks_cover_the_file_at_line_starts_and_read_like_one_pass(tmp_path: P
         assert data[record.byte_offset :].startswith(b'{"messages"')
 
 
+def test_a_small_first_chunk_comes_first_and_the_rest_keep_their_size(tmp_path: Path) -> None:
+    path = tmp_path / "d.jsonl"
+    write_mixed_jsonl(path, 2000, seed=7)
+    data = path.read_bytes()
+    info = sniff_file(path)
+    chunks = plan_chunks(path, info, target_bytes=60_000, first_bytes=5_000)
+    first, *rest = [c.end - c.start for c in chunks]
+    assert 5_000 <= first < 5_000 + 2_000  # ends at the first line end after 5,000 bytes
+    assert len(rest) >= 2 and all(size >= 60_000 for size in rest[:-1])
+    assert chunks[0].start == 0 and chunks[-1].end == len(data)
+    assert all(a.end == b.start for a, b in zip(chunks, chunks[1:], strict=False))
+    one_pass = list(iter_records(path, info))
+    chunked = [r for chunk in chunks for r in iter_records(path, info, chunk)]
+    assert [(r.line, r.raw) for r in chunked] == [(r.line, r.raw) for r in one_pass]
+
+
 def test_indexes_are_local_to_each_chunk(tmp_path: Path) -> None:
     path = tmp_path / "d.jsonl"
     write_mixed_jsonl(path, 100, seed=3)

@@ -25,6 +25,7 @@ class AnalysisOptions:
     tokenizer: str = "cl100k_base"
     ingest: IngestOptions = field(default_factory=IngestOptions)
     chunk_bytes: int = 4 * 1024 * 1024
+    first_chunk_bytes: int = 512 * 1024  # a small first chunk: the first figures of a large file come early
     max_examples_listed: int = 20  # record numbers listed per issue / group lists; counts are never capped
 
     def __post_init__(self) -> None:
@@ -52,7 +53,7 @@ class AnalysisPlan:
 def plan_analysis(path: Path, options: AnalysisOptions) -> AnalysisPlan:
     """Sniff the file and split it into chunks; raises NotADatasetError, UnsupportedEncodingError…"""
     info = sniff_file(path, options.ingest)
-    chunks = tuple(plan_chunks(path, info, options.chunk_bytes))
+    chunks = tuple(plan_chunks(path, info, options.chunk_bytes, options.first_chunk_bytes))
     limit = options.ingest.max_records
     if len(chunks) > 1 and limit is not None and may_hold_more_lines_than(path, limit):
         # Each chunk's reader only knows its own records, so the record limit could not hold for the

@@ -15,6 +15,7 @@ waits behind the hundreds of chunks of a large one.
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 from huey import Huey, PostgresHuey, PriorityRedisHuey, SqliteHuey
@@ -40,11 +41,26 @@ def create_huey(url: str, queue: str) -> Huey:
     if url.startswith("sqlite:///"):
         return SqliteHuey(name, filename=url.removeprefix("sqlite:///"), timeout=30, **common)
     if url.startswith("postgresql"):
-        scheme, _, rest = url.partition("://")
-        return PostgresHuey(name, dsn=f"postgresql://{rest}", read_timeout=1, **common)
+        _, _, rest = url.partition("://")
+        huey = PostgresHuey(name, dsn=f"postgresql://{rest}", read_timeout=1, create_tables=False, **common)
+        _create_tables(huey)
+        return huey
     if url.startswith(("redis://", "rediss://", "unix://")):
         return PriorityRedisHuey(name, url=url, **common)
     raise ValueError(f"TASK_QUEUE_URL must be sqlite:///, postgresql:// or redis://, not {url.split(':', 1)[0]}://")
+
+
+def _create_tables(huey: Huey, tries: int = 5) -> None:
+    """Huey's tables, created by whichever process comes first: several starting at once may collide on
+    PostgreSQL's catalog ("create table if not exists" is not atomic there), so a collision is retried."""
+    for attempt in range(tries):
+        try:
+            huey.storage.initialize_schema()
+            return
+        except Exception:
+            if attempt == tries - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
 
 
 def huey_for(settings: Settings, queue: str) -> tuple[Huey, TaskWrapper]:
