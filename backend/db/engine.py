@@ -26,6 +26,9 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
     # (and so ON DELETE SET NULL) unless each connection asks for them.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
+    # In WAL mode NORMAL is crash-safe for the application (only an OS crash or power loss can drop the last
+    # commits) and spares an fsync per commit, which the many small task updates would otherwise pay.
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()

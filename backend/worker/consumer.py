@@ -31,7 +31,7 @@ def run_consumer(settings: Settings, queue_name: str, workers: int) -> None:
 
     poll = max(0.01, settings.task_poll_seconds)
     consumer = Consumer(huey, workers=workers, worker_type="process", periodic=False, initial_delay=poll,
-                        backoff=1.5, max_delay=max(poll, 0.25), check_worker_health=True, health_check_interval=1,
+                        backoff=1.5, max_delay=max(poll, 0.1), check_worker_health=True, health_check_interval=1,
                         graceful_signal="INT")
     log.info("consumer for queue %s: %d worker process(es)", queue_name, workers)
     consumer.run()

@@ -90,6 +90,7 @@ def _run_body(settings: Settings, db: sessionmaker[Session], task_id: str, attem
 
 def _fan_out(settings: Settings, db: sessionmaker[Session], kind: TaskKind, ctx: WorkerContext,
              parts: Parts) -> None:
+    """Record the parts, queue all but the first for any worker, and run the first one here at once."""
     steps = [*ctx.steps, *([parts.status] if parts.status else [])]
     with db.begin() as session:
         if not repo.update_live(session, ctx.task_id, ctx.attempt, progress_total=float(parts.count),
@@ -99,10 +100,14 @@ def _fan_out(settings: Settings, db: sessionmaker[Session], kind: TaskKind, ctx:
         if parts.status:
             repo.add_event(session, ctx.task_id, ctx.attempt, "status", {"step": parts.status,
                                                                            "detailed_status": steps})
-    for number in range(parts.count):
+    others = list(range(1, parts.count))
+    for number in others:
         queue.send(settings, kind.queue, ctx.task_id, ctx.attempt, number, queue.message_priority(number))
-    with db.begin() as session:
-        repo.mark_parts_enqueued(session, ctx.task_id, ctx.attempt, list(range(parts.count)))
+    if others:
+        with db.begin() as session:
+            repo.mark_parts_enqueued(session, ctx.task_id, ctx.attempt, others)
+    if parts.count:
+        _run_part(settings, db, ctx.task_id, ctx.attempt, 0)  # no round trip through the queue for part 0
 
 
 # --- parts and the join ------------------------------------------------------------------------------------
@@ -159,10 +164,8 @@ def _part_done(settings: Settings, db: sessionmaker[Session], kind: TaskKind, ta
         elif total is not None and done >= total and not repo.has_part(session, task_id, attempt, repo.JOIN_PART):
             repo.add_parts(session, task_id, attempt, [repo.JOIN_PART], lease_end(settings))
             join = True
-    if join:
-        queue.send(settings, kind.queue, task_id, attempt, repo.JOIN_PART, queue.message_priority(repo.JOIN_PART))
-        with db.begin() as session:
-            repo.mark_parts_enqueued(session, task_id, attempt, [repo.JOIN_PART])
+    if join:  # the worker that finished the last part joins them, at once
+        _run_part(settings, db, task_id, attempt, repo.JOIN_PART)
 
 
 def _finish_cancelled_if_idle(session: Session, kind: TaskKind, task_id: str, attempt: int) -> None:

@@ -99,8 +99,7 @@ class WorkerContext:
         with self._lock:
             self._steps.append(step)
             self._dirty.add("detailed_status")
-        self._event("status", {"step": step, "detailed_status": list(self._steps)})
-        self.flush()
+        self.flush(event=("status", {"step": step, "detailed_status": list(self._steps)}))
 
     def progress(self, done: float, total: float | None = None) -> None:
         if self._part is not None and self._part >= 0:
@@ -169,8 +168,8 @@ class WorkerContext:
         if force or time.monotonic() - self._last_flush >= FLUSH_SECONDS:
             self.flush()
 
-    def flush(self) -> None:
-        """Write what changed since the last flush (one UPDATE and, for progress, one event)."""
+    def flush(self, event: tuple[str, dict[str, Any]] | None = None) -> None:
+        """Write what changed since the last flush (one UPDATE, and events), with `event`, in one transaction."""
         with self._lock:
             dirty, self._dirty = self._dirty, set()
             values: dict[str, Any] = {}
@@ -185,10 +184,12 @@ class WorkerContext:
             if "artifacts" in dirty:
                 values["artifacts"] = dict(self._artifacts)
             self._last_flush = time.monotonic()
-        if not values:
+        if not values and event is None:
             return
         with self._db.begin() as session:
-            if not repo.update_live(session, self._task_id, self._attempt, **values):
+            if event is not None:
+                repo.add_event(session, self._task_id, self._attempt, *event)
+            if values and not repo.update_live(session, self._task_id, self._attempt, **values):
                 return
             if "progress" in dirty:
                 repo.add_event(session, self._task_id, self._attempt, "progress", self.progress_fields)
