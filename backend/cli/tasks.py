@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from rich.console import Console
 from rich.table import Table
@@ -29,12 +30,12 @@ def run(args: argparse.Namespace) -> int:
     db = create_sync_sessionmaker(create_sync_engine(Settings().resolved_database_url))
     if args.action in ("show", "cancel"):
         if not args.task_id:
-            print(f"error: slmgen tasks {args.action} needs a task id")
+            print(f"error: slmgen tasks {args.action} needs a task id", file=sys.stderr)
             return 2
         with db.begin() as session:
             task = repo.get_task(session, args.task_id)
             if task is None:
-                print(f"error: no task {args.task_id}")
+                print(f"error: no task {args.task_id}", file=sys.stderr)
                 return 1
             if args.action == "cancel":
                 outcome = repo.request_cancel(session, task.id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -33,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     kinds = [k.strip() for k in args.kinds.split(",") if k.strip()] if args.kinds else settings.worker_kinds
     unknown = sorted(set(kinds or []) - set(KINDS))
     if unknown:
-        print(f"error: unknown task kind(s) {', '.join(unknown)}; known: {', '.join(sorted(KINDS))}")
+        print(f"error: unknown task kind(s) {', '.join(unknown)}; known: {', '.join(sorted(KINDS))}", file=sys.stderr)
         return 2
     return run_worker(settings, kinds)
 
