@@ -20,6 +20,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kinds", default=None,
                         help="comma-separated task kinds this worker takes (default: WORKER_KINDS, else all), "
                         "e.g. --kinds training on a GPU machine")
+    parser.add_argument("--queues", default=None,
+                        help="comma-separated queues to take instead (e.g. gpu); a queue named here is taken "
+                        "even if this machine seems to lack what it needs")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -36,7 +39,8 @@ def run(args: argparse.Namespace) -> int:
     if unknown:
         print(f"error: unknown task kind(s) {', '.join(unknown)}; known: {', '.join(sorted(KINDS))}", file=sys.stderr)
         return 2
-    return run_worker(settings, kinds)
+    queues = [q.strip() for q in args.queues.split(",") if q.strip()] if args.queues else None
+    return run_worker(settings, kinds, queues)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -124,6 +124,7 @@ class Task(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     kind: Mapped[str] = mapped_column(String(40), index=True)
+    queue: Mapped[str] = mapped_column(String(40))  # the worker pool it was sent to (a kind may route by payload)
     owner_id: Mapped[str | None] = mapped_column(String(64), index=True)
     client: Mapped[str] = mapped_column(String(200), index=True)  # whom capacity is counted against
     state: Mapped[str] = mapped_column(String(20), index=True)
@@ -180,3 +181,17 @@ class TaskEvent(Base):
     kind: Mapped[str] = mapped_column(String(20))  # state | status | progress | partial | metrics | log | ...
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class Worker(Base):
+    """A running `slmgen worker`: which queues it takes, and when it was last seen (it renews every few seconds).
+
+    Lets the server say "no worker takes this kind of task" instead of queueing work nobody will run.
+    """
+
+    __tablename__ = "workers"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)  # host:pid
+    queues: Mapped[list[str]] = mapped_column(JSON, default=list)
+    started_at: Mapped[datetime] = mapped_column(default=utc_now)
+    seen_at: Mapped[datetime] = mapped_column(default=utc_now, index=True)

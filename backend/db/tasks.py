@@ -16,7 +16,7 @@ from sqlalchemy import and_, delete, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from backend.core.errors import RateLimitedError, UnavailableError
-from backend.db.models import ACTIVE_TASK_STATES, FINAL_TASK_STATES, Task, TaskEvent, TaskPart
+from backend.db.models import ACTIVE_TASK_STATES, FINAL_TASK_STATES, Task, TaskEvent, TaskPart, Worker
 from backend.db.types import utc_now
 
 LIVE = ("RUNNING", "CANCELLING")
@@ -306,6 +306,30 @@ def expired_tasks(session: Session, now: datetime) -> list[Task]:
     rows = session.scalars(select(Task).where(Task.expires_at.is_not(None), Task.expires_at <= now,
                                               Task.state.in_(FINAL_TASK_STATES)))
     return list(rows)
+
+
+# --- workers ---------------------------------------------------------------------------------------------------
+
+
+def see_worker(session: Session, worker_id: str, queues: Sequence[str]) -> None:
+    """A worker says it is alive and which queues it takes (every few seconds)."""
+    now = utc_now()
+    row = session.get(Worker, worker_id)
+    if row is None:
+        session.add(Worker(id=worker_id, queues=list(queues), started_at=now, seen_at=now))
+    else:
+        row.queues, row.seen_at = list(queues), now
+    session.flush()
+
+
+def forget_worker(session: Session, worker_id: str) -> None:
+    session.execute(delete(Worker).where(Worker.id == worker_id))
+
+
+def live_workers(session: Session, since: datetime) -> list[Worker]:
+    """Workers seen since `since`; older rows are of workers that died without saying goodbye (removed)."""
+    session.execute(delete(Worker).where(Worker.seen_at < since))
+    return list(session.scalars(select(Worker).order_by(Worker.started_at)))
 
 
 def _rowcount(result: Any) -> int:

@@ -20,6 +20,7 @@ NICE_QUEUES = frozenset({"analysis", "training", "generation"})
 def run_consumer(settings: Settings, queue_name: str, workers: int) -> None:
     die_with_parent(signal.SIGTERM)  # the supervisor went away: stop as on a shutdown
     queue.forget_hueys()
+    runner.forget_databases()
     huey, _ = queue.huey_for(settings, queue_name)
 
     @huey.on_startup()  # type: ignore[untyped-decorator]

@@ -12,13 +12,17 @@ import importlib
 import logging
 import multiprocessing
 import os
+import shutil
 import signal
 import threading
 import time
+from collections.abc import Callable
 from multiprocessing.process import BaseProcess
+from pathlib import Path
 from types import FrameType
 
-from backend.services.tasks import kinds, recovery
+from backend.db import tasks as task_repo
+from backend.services.tasks import kinds, recovery, runner
 from backend.settings import Settings
 from backend.worker.consumer import run_consumer
 
@@ -45,9 +49,33 @@ def warm_up(settings: Settings, queues: list[str]) -> None:
             log.warning("could not preload the tokenizer %s", settings.default_tokenizer, exc_info=True)
 
 
-def run_worker(settings: Settings, kind_names: list[str] | None = None) -> int:
+def has_nvidia_gpu() -> bool:
+    """Whether this machine has an NVIDIA GPU (its driver lists one), without importing torch."""
+    gpus = Path("/proc/driver/nvidia/gpus")
+    return (gpus.is_dir() and any(gpus.iterdir())) or shutil.which("nvidia-smi") is not None
+
+
+# Queues only some machines may take: work routed there needs what the machine has.
+QUEUE_NEEDS: dict[str, tuple[str, Callable[[], bool]]] = {"gpu": ("an NVIDIA GPU", has_nvidia_gpu)}
+
+
+def usable_queues(queues: list[str], explicit: bool) -> list[str]:
+    usable = []
+    for name in queues:
+        need = QUEUE_NEEDS.get(name)
+        if need is not None and not explicit and not need[1]():
+            log.info("not taking the %s queue: this machine has no %s", name, need[0])
+            continue
+        usable.append(name)
+    return usable
+
+
+def run_worker(settings: Settings, kind_names: list[str] | None = None, queue_names: list[str] | None = None) -> int:
     kinds.load_plugins(settings.task_plugins)
-    queues = kinds.queues_for(kind_names)
+    queues = usable_queues(queue_names or kinds.queues_for(kind_names), explicit=queue_names is not None)
+    if not queues:
+        log.error("no queue to take on this machine")
+        return 2
     warm_up(settings, queues)
     context = multiprocessing.get_context("fork")
     stopping = threading.Event()
@@ -60,6 +88,8 @@ def run_worker(settings: Settings, kind_names: list[str] | None = None) -> int:
 
     consumers = {name: start(name) for name in queues}
     log.info("worker started: queues %s", ", ".join(queues))
+    me = runner.worker_name()
+    db = runner.database(settings)
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         stopping.set()
@@ -74,10 +104,14 @@ def run_worker(settings: Settings, kind_names: list[str] | None = None) -> int:
                             process.exitcode)
                 consumers[name] = start(name)
         try:
+            with db.begin() as session:
+                task_repo.see_worker(session, me, queues)
             recovery.sweep(settings)
         except Exception:  # a failed sweep (database blip) is retried at the next interval
             log.exception("the recovery sweep failed")
     _stop_consumers(list(consumers.values()))
+    with contextlib.suppress(Exception), db.begin() as session:
+        task_repo.forget_worker(session, me)
     return 0
 
 

@@ -1,4 +1,4 @@
-"""The task engine: tasks, their parts and events; datasets point at their analysis task and lineage.
+"""The task engine: tasks, their parts and events, the workers; datasets point at their analysis task and lineage.
 
 An analysis's state moves from datasets (status, progress, error, attempts) to its task row. Datasets keep the
 finished report and the name of the store it was made with; rows from before keep their report and read the
@@ -27,6 +27,7 @@ def upgrade() -> None:
         "tasks",
         sa.Column("id", sa.String(length=32), nullable=False),
         sa.Column("kind", sa.String(length=40), nullable=False),
+        sa.Column("queue", sa.String(length=40), nullable=False),
         sa.Column("owner_id", sa.String(length=64), nullable=True),
         sa.Column("client", sa.String(length=200), nullable=False),
         sa.Column("state", sa.String(length=20), nullable=False),
@@ -90,6 +91,16 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("task_id", "attempt", "part", name=op.f("pk_task_parts")),
     )
 
+    op.create_table(
+        "workers",
+        sa.Column("id", sa.String(length=200), nullable=False),
+        sa.Column("queues", sa.JSON(), nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("seen_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_workers")),
+    )
+    op.create_index(op.f("ix_workers_seen_at"), "workers", ["seen_at"], unique=False)
+
     with op.batch_alter_table("datasets", schema=None) as batch_op:
         batch_op.add_column(sa.Column("store_name", sa.String(length=80), nullable=True))
         batch_op.add_column(sa.Column("analysis_task_id", sa.String(length=32), nullable=True))
@@ -121,6 +132,8 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_datasets_analysis_task_id"))
         for column in ("origin_detail", "parent_id", "origin", "analysis_task_id", "store_name"):
             batch_op.drop_column(column)
+    op.drop_index(op.f("ix_workers_seen_at"), table_name="workers")
+    op.drop_table("workers")
     op.drop_table("task_parts")
     op.drop_index(op.f("ix_task_events_task_id"), table_name="task_events")
     op.drop_table("task_events")

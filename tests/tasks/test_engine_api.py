@@ -268,3 +268,26 @@ async def test_an_unknown_task_kind_is_refused_before_anything_is_stored(client:
         _, total = await session.run_sync(lambda s: task_repo.list_tasks(s, None, kind=None, state=None, limit=1,
                                                                          offset=0))
     assert total == 0
+
+
+async def test_live_workers_say_which_queues_they_take(client: httpx.AsyncClient) -> None:
+    for _ in range(200):
+        queues = (await client.get("/workers")).json()["queues"]
+        if queues:
+            break
+        await asyncio.sleep(0.1)
+    assert queues == {"analysis": 1, "test": 1}  # one embedded `slmgen worker`; no GPU here, so no gpu queue
+    with pytest.raises(Exception, match="No worker is connected that takes GPU training") as refused:
+        await engine.require_worker(app_state(client), "gpu", "GPU training", "Use the notebook instead.")
+    assert getattr(refused.value, "code", None) == "no_worker"
+    await engine.require_worker(app_state(client), "analysis", "analyses", "")
+
+
+def test_a_machine_without_a_gpu_does_not_take_the_gpu_queue_unless_told_to(monkeypatch: pytest.MonkeyPatch) -> None:
+    from backend.worker import supervisor
+
+    monkeypatch.setitem(supervisor.QUEUE_NEEDS, "gpu", ("an NVIDIA GPU", lambda: False))
+    assert supervisor.usable_queues(["analysis", "gpu", "training"], explicit=False) == ["analysis", "training"]
+    assert supervisor.usable_queues(["gpu"], explicit=True) == ["gpu"]
+    monkeypatch.setitem(supervisor.QUEUE_NEEDS, "gpu", ("an NVIDIA GPU", lambda: True))
+    assert supervisor.usable_queues(["analysis", "gpu"], explicit=False) == ["analysis", "gpu"]

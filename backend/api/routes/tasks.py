@@ -72,6 +72,12 @@ async def task_events(task_id: str, state: StateDep, user: OptionalUserDep, clie
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
+@router.get("/workers")
+async def workers(state: StateDep) -> dict[str, Any]:
+    """Which queues live workers take right now, and how many workers take each (no hosts: that is internal)."""
+    return {"queues": await engine.workers_by_queue(state)}
+
+
 @router.get("/track/{task_id}", response_model=TrackRead)
 async def track(task_id: str, state: StateDep, user: OptionalUserDep) -> TrackRead:
     """Seed 000's tracking route: the task (its state, progress, metrics and result) under `response`."""

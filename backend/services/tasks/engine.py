@@ -18,7 +18,7 @@ from datetime import timedelta
 from typing import Any
 
 from backend.auth import User
-from backend.core.errors import ConflictError, NotFoundError
+from backend.core.errors import ConflictError, NotFoundError, UnavailableError
 from backend.db import tasks as repo
 from backend.db.models import FINAL_TASK_STATES, Task, TaskEvent
 from backend.db.types import utc_now
@@ -50,7 +50,8 @@ async def admit(state: AppState, kind: str, user: User | None, client: str, payl
     settings = state.settings
     now = utc_now()
     sealed = crypto.encrypt(crypto.server_key(settings), json.dumps(secrets)) if secrets else None
-    task = Task(id=task_id or new_task_id(), kind=kind, owner_id=user.id if user else None, client=client,
+    task = Task(id=task_id or new_task_id(), kind=kind, queue=spec.queue_for(payload),
+                owner_id=user.id if user else None, client=client,
                 state="QUEUED", attempt=1, max_attempts=spec.max_attempts, priority=0, payload=payload,
                 secrets=sealed, dataset_id=dataset_id, progress_done=0.0, detailed_status=[status], metrics={},
                 usage={}, artifacts={}, lease_until=now + timedelta(seconds=settings.task_lease_seconds),
@@ -65,8 +66,7 @@ async def admit(state: AppState, kind: str, user: User | None, client: str, payl
 
 async def hand_over(state: AppState, task: Task) -> None:
     """Put the task's first message on its queue; from here on a worker drives it."""
-    spec = get_kind(task.kind)
-    await asyncio.to_thread(queue.send, state.settings, spec.queue, task.id, task.attempt, None,
+    await asyncio.to_thread(queue.send, state.settings, task.queue, task.id, task.attempt, None,
                             queue.message_priority(None))
     async with state.session() as session:
         await session.run_sync(repo.mark_enqueued, task.id, task.attempt)
@@ -97,6 +97,26 @@ async def keep_reserved(state: AppState, task: Task, stop: asyncio.Event) -> Non
             until = utc_now() + timedelta(seconds=state.settings.task_lease_seconds)
             async with state.session() as session:
                 await session.run_sync(repo.extend_lease, task.id, task.attempt, until)
+
+
+async def workers_by_queue(state: AppState) -> dict[str, int]:
+    """How many live workers take each queue (seen within a lease; a worker renews every few seconds)."""
+    since = utc_now() - timedelta(seconds=max(state.settings.task_lease_seconds, 10.0))
+    async with state.session() as session:
+        workers = await session.run_sync(repo.live_workers, since)
+    counts: dict[str, int] = {}
+    for worker in workers:
+        for name in worker.queues:
+            counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
+async def require_worker(state: AppState, queue_name: str, what: str, instead: str) -> None:
+    """Refuse (503) work for a queue no live worker takes, rather than queueing it for nobody."""
+    if (await workers_by_queue(state)).get(queue_name):
+        return
+    raise UnavailableError(f"No worker is connected that takes {what}. {instead}", code="no_worker",
+                           queue=queue_name, retry_after=30)
 
 
 # --- reading and stopping, scoped to the caller --------------------------------------------------------------

@@ -40,10 +40,25 @@ class TaskKind:
     on_done: str | None = None
     on_end: str | None = None
     what: str = "tasks"  # how admission errors name them ("analyses", "training runs")
+    # A kind that routes by payload (training: GPU-sized models to the gpu queue) names every queue it may use,
+    # and `route(payload) -> queue` picks one.
+    other_queues: tuple[str, ...] = ()
+    route: str | None = None
 
     @property
     def max_attempts(self) -> int:
         return 2 if self.retry_when_lost else 1
+
+    @property
+    def queues(self) -> tuple[str, ...]:
+        return (self.queue, *self.other_queues)
+
+    def queue_for(self, payload: dict[str, Any]) -> str:
+        if self.route is None:
+            return self.queue
+        chosen = str(resolve(self.route)(payload))
+        assert chosen in self.queues, f"{self.name} routed to {chosen}, not one of its queues {self.queues}"
+        return chosen
 
 
 def resolve(path: str) -> Callable[..., Any]:
@@ -77,7 +92,7 @@ def load_plugins(modules: list[str]) -> None:
 def queues_for(kind_names: list[str] | None) -> list[str]:
     """The queues that serve these kinds (all queues when None), in a stable order."""
     kinds = list(KINDS.values()) if kind_names is None else [get_kind(name) for name in kind_names]
-    return sorted({kind.queue for kind in kinds})
+    return sorted({queue for kind in kinds for queue in kind.queues})
 
 
 register(TaskKind(

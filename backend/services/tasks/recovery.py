@@ -23,7 +23,6 @@ from backend.db import tasks as repo
 from backend.db.models import Task
 from backend.db.types import utc_now
 from backend.services.tasks import queue
-from backend.services.tasks.kinds import get_kind
 from backend.services.tasks.runner import database, lease_end, on_end, resend
 from backend.settings import Settings
 
@@ -66,7 +65,7 @@ def sweep(settings: Settings) -> Swept:
         if owner is None or owner.attempt != part.attempt:
             continue
         if part.state == "QUEUED":
-            queue.send(settings, get_kind(owner.kind).queue, owner.id, owner.attempt, part.part,
+            queue.send(settings, owner.queue, owner.id, owner.attempt, part.part,
                        queue.message_priority(part.part))
             with db.begin() as session:
                 repo.mark_parts_enqueued(session, owner.id, owner.attempt, [part.part])
@@ -93,12 +92,11 @@ def _resend_or_fail(settings: Settings, db: sessionmaker[Session], task: Task, s
                 on_end(session, task.id)
                 swept.failed += 1
         return
-    resend(settings, db, get_kind(task.kind), task.id, task.attempt)
+    resend(settings, db, task.queue, task.id, task.attempt)
     swept.resent += 1
 
 
 def _lost(settings: Settings, db: sessionmaker[Session], task: Task, swept: Swept) -> None:
-    kind = get_kind(task.kind)
     with db.begin() as session:
         current = repo.get_task(session, task.id)
         if current is None or current.attempt != task.attempt or current.state not in repo.LIVE:
@@ -126,4 +124,4 @@ def _lost(settings: Settings, db: sessionmaker[Session], task: Task, swept: Swep
                 on_end(session, task.id)
                 swept.failed += 1
     if retried:
-        resend(settings, db, kind, task.id, task.attempt + 1)
+        resend(settings, db, task.queue, task.id, task.attempt + 1)

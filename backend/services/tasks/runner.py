@@ -57,6 +57,15 @@ def database(settings: Settings) -> sessionmaker[Session]:
     return _sessionmakers[key]
 
 
+def forget_databases() -> None:
+    """In a forked child: drop the parent's connections without closing them (they are the parent's)."""
+    for maker in _sessionmakers.values():
+        bind = maker.kw.get("bind")
+        if bind is not None:
+            bind.dispose(close=False)
+    _sessionmakers.clear()
+
+
 def lease_end(settings: Settings) -> Any:
     return utc_now() + timedelta(seconds=settings.task_lease_seconds)
 
@@ -83,12 +92,12 @@ def _run_body(settings: Settings, db: sessionmaker[Session], task_id: str, attem
     if outcome is None:
         return
     if isinstance(outcome, Parts):
-        _fan_out(settings, db, kind, ctx, outcome)
+        _fan_out(settings, db, task.queue, ctx, outcome)
     else:
         _finish_done(db, kind, task_id, attempt, outcome)
 
 
-def _fan_out(settings: Settings, db: sessionmaker[Session], kind: TaskKind, ctx: WorkerContext,
+def _fan_out(settings: Settings, db: sessionmaker[Session], queue_name: str, ctx: WorkerContext,
              parts: Parts) -> None:
     """Record the parts, queue all but the first for any worker, and run the first one here at once."""
     steps = [*ctx.steps, *([parts.status] if parts.status else [])]
@@ -102,7 +111,7 @@ def _fan_out(settings: Settings, db: sessionmaker[Session], kind: TaskKind, ctx:
                                                                            "detailed_status": steps})
     others = list(range(1, parts.count))
     for number in others:
-        queue.send(settings, kind.queue, ctx.task_id, ctx.attempt, number, queue.message_priority(number))
+        queue.send(settings, queue_name, ctx.task_id, ctx.attempt, number, queue.message_priority(number))
     if others:
         with db.begin() as session:
             repo.mark_parts_enqueued(session, ctx.task_id, ctx.attempt, others)
@@ -250,12 +259,12 @@ def _interrupted(settings: Settings, db: sessionmaker[Session], ctx: WorkerConte
                                 error_message=STOPPED[1]):
                 _on_end(session, kind, ctx.task_id)
     if retried:
-        resend(settings, db, kind, ctx.task_id, ctx.attempt + 1)
+        resend(settings, db, task.queue, ctx.task_id, ctx.attempt + 1)
 
 
-def resend(settings: Settings, db: sessionmaker[Session], kind: TaskKind, task_id: str, attempt: int) -> None:
+def resend(settings: Settings, db: sessionmaker[Session], queue_name: str, task_id: str, attempt: int) -> None:
     """Hand a QUEUED attempt to the queue again (a retry, or a hand-over that never completed)."""
-    queue.send(settings, kind.queue, task_id, attempt, None, queue.message_priority(None))
+    queue.send(settings, queue_name, task_id, attempt, None, queue.message_priority(None))
     with db.begin() as session:
         repo.mark_enqueued(session, task_id, attempt)
 
