@@ -179,6 +179,10 @@ def _entry(path: str, content: bytes, is_lfs: bool) -> dict[str, Any]:
     return entry
 
 
+def _folder(path: str) -> dict[str, Any]:
+    return {"type": "directory", "path": path, "oid": hashlib.sha1(path.encode()).hexdigest()}
+
+
 def _sibling(path: str, content: bytes, is_lfs: bool) -> dict[str, Any]:
     entry = _entry(path, content, is_lfs)
     sibling: dict[str, Any] = {"rfilename": path, "size": entry["size"], "blobId": entry["oid"]}
@@ -198,7 +202,7 @@ def _listing(commit: Commit, path: str, recursive: bool) -> list[dict[str, Any]]
             entries[file_path] = _entry(file_path, content, is_lfs)
         for depth in range(1, len(rest) if recursive else min(2, len(rest))):
             folder = prefix + "/".join(rest[:depth])
-            entries.setdefault(folder, {"type": "directory", "path": folder, "oid": hashlib.sha1(folder.encode()).hexdigest()})
+            entries.setdefault(folder, _folder(folder))
     if prefix and not entries:
         raise HubError(404, f"{path} does not exist", "EntryNotFound")
     return list(entries.values())
@@ -300,7 +304,7 @@ def build_app(hub: HubStandIn) -> FastAPI:  # noqa: C901 - one route per Hub end
             if path in commit.files:
                 found.append(_entry(path, *commit.files[path]))
             elif any(f.startswith(path + "/") for f in commit.files):
-                found.append({"type": "directory", "path": path, "oid": hashlib.sha1(path.encode()).hexdigest()})
+                found.append(_folder(path))
         return found
 
     @app.post("/api/{type_s}/{ns}/{name}/preupload/{rev}")

@@ -84,7 +84,7 @@ def append_store(ctx: TaskContext, request: AppendPayload, store_dir: Path, *, t
         line = f"{added:,} examples added to {request.split}"
         line += f" ({left_out:,} left out as duplicates of rows already there or of each other)" if left_out else ""
         line += f"; {request.note}" if request.note else ""
-        card = update_card(snapshot.readme, counts, line,
+        card = update_card(snapshot.readme, counts, line, existing[next(iter(existing))].features,
                            data_files=_data_files(snapshot.path, snapshot.readme, request.split, path_in_repo))
         ctx.checkpoint()
         ctx.status(f"Committing to {repo_id}")
@@ -153,7 +153,7 @@ def _data_files(snapshot: Path, readme: str, split: str, new_path: str) -> dict[
     builder = load_dataset_builder(str(snapshot))
     resolved = builder.config.data_files or {}
     files: dict[str, list[str] | str] = {
-        name: sorted(os.path.relpath(str(p), snapshot) for p in paths) for name, paths in resolved.items()}
+        str(name): sorted(os.path.relpath(str(p), snapshot) for p in paths) for name, paths in resolved.items()}
     files[split] = [*files.get(split, []), new_path]
     return files
 

@@ -110,9 +110,9 @@ def card_metadata(facts: CardFacts, splits: dict[str, int], *, license: str, tas
     return data
 
 
-def set_split_counts(data: DatasetCardData, splits: dict[str, int]) -> None:
-    """Write `dataset_info` (features and per-split sizes) into the metadata, as `push_to_hub` does."""
-    info = DatasetInfo(features=Features.from_arrow_schema(SCHEMA),
+def set_split_counts(data: DatasetCardData, splits: dict[str, int], features: Features | None = None) -> None:
+    """Write `dataset_info` (features, by default this product's, and per-split sizes), as `push_to_hub` does."""
+    info = DatasetInfo(features=features or Features.from_arrow_schema(SCHEMA),
                        splits=SplitDict({name: SplitInfo(name=name, num_examples=n) for name, n in splits.items()}))
     data.pop("dataset_info", None)
     DatasetInfosDict({"default": info}).to_dataset_card_data(data)
@@ -143,13 +143,13 @@ def splits_table(splits: dict[str, int]) -> str:
     return "\n".join([SPLITS_START, "| split | examples |", "|---|---|", *rows, SPLITS_END])
 
 
-def update_card(text: str, splits: dict[str, int], update_line: str,
+def update_card(text: str, splits: dict[str, int], update_line: str, features: Features,
                 data_files: dict[str, list[str] | str] | None = None) -> str:
     """The README with new split counts (metadata and table), optionally new data files, and one more update."""
     card = DatasetCard(text)
     data = card.data
     assert isinstance(data, DatasetCardData)  # a DatasetCard's data always is
-    set_split_counts(data, splits)
+    set_split_counts(data, splits, features)
     if data_files is not None:
         MetadataConfigs({"default": {"data_files": [{"split": s, "path": p} for s, p in data_files.items()]}}
                         ).to_dataset_card_data(data)
