@@ -52,7 +52,8 @@ def fingerprints(store: Path) -> list[int]:
     return [conversation_fingerprint(example_conversation(e)) for _, e in iter_store(store)]
 
 
-def push(ctx: LocalContext, hub: HubStandIn, store_report: tuple[Path, Any], repo: str, **fields: Any) -> dict[str, Any]:
+def push(ctx: LocalContext, hub: HubStandIn, store_report: tuple[Path, Any], repo: str,
+         **fields: Any) -> dict[str, Any]:
     store, report = store_report
     request = PushPayload(dataset_id="unused-here", repo=repo, card=card_facts(report), **fields)
     return push_store(ctx, request, store, token="alice-write", endpoint=hub.url)
