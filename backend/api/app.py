@@ -25,7 +25,9 @@ from backend.settings import Settings
 log = logging.getLogger("slmgen")
 
 # Router modules under backend.api.routes, each exposing `router`.
-ROUTER_MODULES = ("system", "datasets", "models", "recommend", "notebooks", "jobs")
+ROUTER_MODULES: tuple[str, ...] = ("system", "datasets", "models", "recommend", "notebooks", "jobs")
+# datasets out: export (GET /datasets/{id}/export) and the saved Hub token (/settings/hub-token)
+ROUTER_MODULES += ("export", "hub")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

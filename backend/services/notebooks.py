@@ -26,6 +26,7 @@ from backend.core.notebook import (
     plan_notebook,
     render_notebook,
 )
+from backend.core.related import find_related
 from backend.db import repository as repo
 from backend.db.models import Notebook
 from backend.services import storage
@@ -52,8 +53,10 @@ def render_to_file(entry: ModelEntry, store: Path, profile: DatasetProfile, conf
                    source: DataSource, dataset_name: str, target_dir: Path, notebook_id: str,
                    ) -> tuple[str, int, bytes]:
     """CPU-bound: plan, render, validate, write atomically. Runs in a worker thread."""
+    # Related examples (duplicates, shared prompts) go to the same side of the notebook's eval split.
+    groups = find_related(store).components().tolist() if source.kind == "embedded" else None
     plan = plan_notebook(entry, iter_canonical(store), profile, config, source, dataset_name=dataset_name,
-                         record_numbers=record_numbers(store))
+                         record_numbers=record_numbers(store), example_groups=groups)
     data = notebook_bytes(render_notebook(plan))
     stored_name = f"{notebook_id}__{plan.notebook_filename}"
     target_dir.mkdir(parents=True, exist_ok=True)

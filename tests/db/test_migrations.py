@@ -17,6 +17,7 @@ from backend.db.engine import MIGRATIONS_DIR, create_engine, upgrade_database
 from backend.db.models import Base
 
 EXPECTED_TABLES = {"alembic_version", "datasets", "notebooks", "jobs"}
+EXPECTED_TABLES |= {"hub_tokens"}  # datasets out (Hub)
 
 
 async def schema_diff(url: str) -> list[Any]:
