@@ -7,7 +7,9 @@ import importlib
 import sys
 
 # Modules under backend.cli, each exposing register(subparsers) -> None.
-SUBCOMMAND_MODULES = ("server", "analyze", "models", "notebook", "auth")
+SUBCOMMAND_MODULES: tuple[str, ...] = ("server", "analyze", "models", "notebook", "auth")
+# datasets out: `slmgen export` and `slmgen hub push|append|import`
+SUBCOMMAND_MODULES += ("export", "hub")
 
 
 def build_parser() -> argparse.ArgumentParser:
