@@ -108,6 +108,7 @@ def test_missing_replies_and_unusable_records(tmp_path: Path) -> None:
     unusable = outcome(result.plan, A.DROP_UNUSABLE)
     assert (unusable.before, unusable.removed) == (5, 1)  # type: ignore[attr-defined]
     assert [line["messages"][0]["content"] for line in read_lines(tmp_path / "out.jsonl")] == ["hi", "last"]
+    assert result.source_records == [0, 4]  # the new file's lines, traced to the original's records
 
 
 def test_a_duplicate_group_keeps_its_first_surviving_member(tmp_path: Path) -> None:

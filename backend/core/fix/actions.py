@@ -91,6 +91,7 @@ class FixResult(_Frozen):
     plan: FixPlan
     removed_records: dict[str, list[int]]  # action -> every record number it left out
     changed_records: dict[str, list[int]]  # action -> every record number it masked or flagged
+    source_records: list[int]  # line n of the new file is record source_records[n] of the original
     examples_written: int
     bytes_written: int
     sha256: str

@@ -74,8 +74,8 @@ def apply_fixes(
             changed[action.value] = decision.record_numbers[hit].tolist()
     assert written == int((decision.removed_by == KEPT).sum())
     return FixResult(plan=plan.model_copy(update={"outcomes": outcomes}), removed_records=removed,
-                     changed_records=changed, examples_written=written, bytes_written=size,
-                     sha256=digest.hexdigest())
+                     changed_records=changed, source_records=decision.record_numbers[kept].tolist(),
+                     examples_written=written, bytes_written=size, sha256=digest.hexdigest())
 
 
 def _canonical(example: StoredExample) -> dict[str, Any]:

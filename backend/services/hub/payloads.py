@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -14,6 +14,7 @@ from backend.services.tasks.context import TaskContext
 SplitName = Literal["train", "validation", "test"]
 HF_TOKEN_SECRET = "hf_token"  # the name under which a task carries the Hub token (ctx.secret)
 M = TypeVar("M", bound=BaseModel)
+DatasetId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{8,64}$")]  # a storage id (backend.services.storage)
 
 
 class _Payload(BaseModel):
@@ -21,7 +22,7 @@ class _Payload(BaseModel):
 
 
 class PushPayload(_Payload):
-    dataset_id: str  # the dataset version (its analysis store) to push
+    dataset_id: DatasetId  # the dataset version (its analysis store) to push
     repo: str  # owner/name, or a bare name for the token's own namespace
     split: list[int] | SplitName = Field(default_factory=lambda: [80, 10, 10])  # percentages, or one split
     private: bool = True
@@ -34,7 +35,7 @@ class PushPayload(_Payload):
 
 
 class AppendPayload(_Payload):
-    dataset_id: str  # the dataset version whose examples are added
+    dataset_id: DatasetId  # the dataset version whose examples are added
     repo: str
     split: SplitName = "train"
     note: str | None = None  # said in the card's update line (e.g. "generated with gpt-4o-mini")
@@ -46,7 +47,7 @@ class ImportPayload(_Payload):
     config: str | None = None
     split: str = "train"
     revision: str | None = None  # branch, tag or commit; default the main branch
-    dataset_id: str  # the new dataset version the rows are written for (its upload file)
+    dataset_id: DatasetId  # the new dataset version the rows are written for (its upload file)
 
 
 def validate(model: type[M], payload: dict[str, Any]) -> M:

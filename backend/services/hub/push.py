@@ -51,6 +51,8 @@ def run_hub_push(ctx: TaskContext, payload: dict[str, Any], settings: Settings |
 def push_store(ctx: TaskContext, request: PushPayload, store_dir: Path, *, token: str,
                endpoint: str) -> dict[str, Any]:
     """Push the analysed examples in `store_dir`; returns repo, url, commit, splits (name -> rows) and more."""
+    if not isinstance(request.split, str):
+        shares_from_percentages(request.split)  # a wrong split is refused before anything reaches the Hub
     api = open_api(endpoint, token)
     repo_id = check_repo_id(request.repo)
     with hub_errors(repo_id, token_given=True, action="push to"):

@@ -14,6 +14,7 @@ from backend.core.dedup import conversation_fingerprint
 from backend.core.errors import (
     ConflictError,
     ForbiddenError,
+    InvalidInputError,
     PayloadTooLargeError,
     RateLimitedError,
     UnauthorizedError,
@@ -112,6 +113,10 @@ def test_the_body_reads_its_dataset_and_token_from_the_task(tmp_path: Path, hub:
     analyze_file(shared_file(SMALL), AnalysisOptions(), analyse_into)
     body = {"dataset_id": dataset_id, "repo": "from-task", "split": [80, 20],
             "card": card_facts(report).model_dump(mode="json")}
+    with pytest.raises(InvalidInputError) as invalid:
+        run_hub_push(LocalContext(tmp_path / "t0"), {**body, "dataset_id": "../../etc", "split": [120]}, settings)
+    assert invalid.value.code == "invalid_payload"
+    assert {f["field"] for f in invalid.value.fields["fields"]} == {"dataset_id"}
     with pytest.raises(UnauthorizedError) as missing:
         run_hub_push(LocalContext(tmp_path / "t1"), body, settings)
     assert missing.value.code == "hub_token_missing"
