@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     # Empty: generated once into DATA_DIR/secret.key.
     secret_key: SecretStr | None = None
 
+    # --- datasets out (Hub push, append, import) ---
+    # The Hugging Face Hub to talk to (the same variable huggingface_hub itself reads).
+    hf_endpoint: str = "https://huggingface.co"
+
     @cached_property
     def resolved_database_url(self) -> str:
         if self.database_url:

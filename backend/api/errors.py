@@ -32,6 +32,9 @@ STATUS_BY_ERROR: dict[type[e.CoreError], int] = {
     e.UnavailableError: 503,
 }
 
+# datasets out (Hub): a valid token that may not do what was asked
+STATUS_BY_ERROR[e.ForbiddenError] = 403
+
 HTTP_CODES = {400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed",
               413: "payload_too_large", 422: "invalid_input", 429: "rate_limited"}
 

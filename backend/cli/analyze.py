@@ -37,12 +37,15 @@ def positive_int(text: str) -> int:
     return value
 
 
-def analyze_with_progress(path: Path, options: AnalysisOptions, workers: int, show_progress: bool) -> Report:
-    """Analyse `path` in worker processes; a progress bar on stderr when it is a terminal."""
+def analyze_with_progress(path: Path, options: AnalysisOptions, workers: int, show_progress: bool,
+                          store_dir: Path | None = None) -> Report:
+    """Analyse `path` in worker processes; a progress bar on stderr when it is a terminal. The analysis store
+    goes to `store_dir` when given (the caller reads it afterwards), else to a temporary directory."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    with tempfile.TemporaryDirectory(prefix="slmgen-") as store, ProcessPoolExecutor(
+    with tempfile.TemporaryDirectory(prefix="slmgen-") as tmp, ProcessPoolExecutor(
             workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        store = str(store_dir) if store_dir is not None else tmp
         if not show_progress:
             return analyze_file(path, options, Path(store), executor=pool)
         with Progress(TextColumn("analysing {task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),

@@ -79,3 +79,9 @@ class RateLimitedError(CoreError):
 
 class UnavailableError(CoreError):
     code = "unavailable"
+
+
+# --- datasets out (Hub): credentials that are valid but not enough, e.g. a read-only Hub token asked to
+# push, or a gated repo whose conditions were not accepted. (Someone else's resource stays a NotFoundError.)
+class ForbiddenError(CoreError):  # 403
+    code = "forbidden"

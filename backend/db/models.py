@@ -195,3 +195,16 @@ class Worker(Base):
     queues: Mapped[list[str]] = mapped_column(JSON, default=list)
     started_at: Mapped[datetime] = mapped_column(default=utc_now)
     seen_at: Mapped[datetime] = mapped_column(default=utc_now, index=True)
+
+
+# --- datasets out (Hub): a signed-in user's saved Hugging Face token, only ever stored encrypted ---
+class HubToken(Base):
+    """The Hub token a user saved, encrypted with the server key (backend.services.crypto); never in plain text."""
+
+    __tablename__ = "hub_tokens"
+
+    owner_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    token_encrypted: Mapped[str] = mapped_column(Text)
+    hub_username: Mapped[str | None] = mapped_column(String(100))  # whose token it is, as the Hub said
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)

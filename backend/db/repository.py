@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from backend.core.errors import NotFoundError
-from backend.db.models import Base, Dataset, Job, Notebook
+from backend.db.models import Base, Dataset, HubToken, Job, Notebook
 from backend.db.types import utc_now
 
 # Columns a caller may change after creation (identity, ownership and creation time are fixed).
@@ -248,3 +248,25 @@ async def download_tokens(session: AsyncSession, notebook_ids: Sequence[str]) ->
         select(Notebook.id, Notebook.download_token).where(Notebook.id.in_(list(notebook_ids)))
     )
     return {notebook_id: token for notebook_id, token in rows.tuples()}
+
+
+# --- datasets out (Hub): saved Hub tokens (the value is encrypted by the caller; never plain text here) ---
+
+
+async def get_hub_token(session: AsyncSession, owner_id: str) -> HubToken | None:
+    return await session.get(HubToken, owner_id)
+
+
+async def put_hub_token(session: AsyncSession, owner_id: str, token_encrypted: str, hub_username: str | None) -> None:
+    """Save (or replace) a user's encrypted Hub token."""
+    row = await session.get(HubToken, owner_id)
+    if row is None:
+        session.add(HubToken(owner_id=owner_id, token_encrypted=token_encrypted, hub_username=hub_username))
+    else:
+        row.token_encrypted, row.hub_username, row.updated_at = token_encrypted, hub_username, utc_now()
+    await session.flush()
+
+
+async def delete_hub_token(session: AsyncSession, owner_id: str) -> bool:
+    result = await session.execute(delete(HubToken).where(HubToken.owner_id == owner_id))
+    return _rowcount(result) > 0

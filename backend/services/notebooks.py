@@ -20,12 +20,14 @@ from backend.core.catalog import ModelEntry, load_catalog
 from backend.core.conversation import DatasetProfile
 from backend.core.errors import CoreError, ExpiredError, NotFoundError
 from backend.core.notebook import (
+    EMBED_LIMIT_BYTES,
     DataSource,
     TrainingConfig,
     notebook_bytes,
     plan_notebook,
     render_notebook,
 )
+from backend.core.related import find_related
 from backend.db import repository as repo
 from backend.db.models import Notebook
 from backend.services import storage
@@ -52,8 +54,13 @@ def render_to_file(entry: ModelEntry, store: Path, profile: DatasetProfile, conf
                    source: DataSource, dataset_name: str, target_dir: Path, notebook_id: str,
                    ) -> tuple[str, int, bytes]:
     """CPU-bound: plan, render, validate, write atomically. Runs in a worker thread."""
+    # Related examples (duplicates, shared prompts) go to the same side of the notebook's eval split. Data too
+    # large to embed is refused by the planner (413) without this pass.
+    canonical_bytes = sum(p.stat().st_size for p in store.glob("chunk-*.jsonl"))
+    embeddable = source.kind == "embedded" and canonical_bytes <= EMBED_LIMIT_BYTES
+    groups = find_related(store).components().tolist() if embeddable else None
     plan = plan_notebook(entry, iter_canonical(store), profile, config, source, dataset_name=dataset_name,
-                         record_numbers=record_numbers(store))
+                         record_numbers=record_numbers(store), example_groups=groups)
     data = notebook_bytes(render_notebook(plan))
     stored_name = f"{notebook_id}__{plan.notebook_filename}"
     target_dir.mkdir(parents=True, exist_ok=True)

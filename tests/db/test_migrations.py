@@ -16,7 +16,8 @@ from sqlalchemy.engine import Connection
 from backend.db.engine import MIGRATIONS_DIR, create_engine, upgrade_database
 from backend.db.models import Base
 
-EXPECTED_TABLES = {"alembic_version", "datasets", "notebooks", "jobs", "tasks", "task_parts", "task_events", "workers"}
+EXPECTED_TABLES = {"alembic_version", "datasets", "notebooks", "jobs", "tasks", "task_parts", "task_events", "workers",
+                   "hub_tokens"}
 
 
 async def schema_diff(url: str) -> list[Any]:

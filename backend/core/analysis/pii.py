@@ -63,3 +63,37 @@ def find_pii_in(texts: Iterable[str]) -> set[str]:
         if text:
             kinds |= find_pii(text)
     return kinds
+
+
+# --- masking (the fix-it action "mask PII"): the same patterns as find_pii, so what the report counts
+# is what gets masked. A private key is masked from its BEGIN line through its END line.
+PII_PLACEHOLDERS: dict[str, str] = {kind: f"[{kind.upper()}]" for kind in PII_KINDS}
+_PRIVATE_KEY_BLOCK = re.compile(
+    r"-----BEGIN (?:[A-Z]+ )*PRIVATE KEY-----(?:.*?-----END (?:[A-Z]+ )*PRIVATE KEY-----)?", re.DOTALL
+)
+
+
+def mask_pii(text: str) -> tuple[str, dict[str, int]]:
+    """`text` with every likely e-mail, phone number and secret replaced by a placeholder, and the counts.
+
+    >>> mask_pii("mail ann@example.org or call +1 415-555-0132")
+    ('mail [EMAIL] or call [PHONE]', {'email': 1, 'phone': 1})
+    >>> mask_pii("no personal data here")
+    ('no personal data here', {})
+    """
+    counts: dict[str, int] = {}
+
+    def substitute(kind: str, pattern: re.Pattern[str], value: str) -> str:
+        masked, n = pattern.subn(PII_PLACEHOLDERS[kind], value)
+        if n:
+            counts[kind] = counts.get(kind, 0) + n
+        return masked
+
+    for kind, probe, pattern in _SECRETS:  # secrets first: a key can hold digit runs that look like phones
+        if probe in text:
+            text = substitute(kind, _PRIVATE_KEY_BLOCK if kind == "private_key" else pattern, text)
+    if "@" in text:
+        text = substitute("email", _EMAIL, text)
+    if _has_ascii_digit(text) and _DIGIT_RUN.search(text):
+        text = substitute("phone", _PHONE, text)
+    return text, counts

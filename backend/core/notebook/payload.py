@@ -13,7 +13,7 @@ import base64
 import hashlib
 import re
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -76,6 +76,7 @@ class DataStats:
     skipped: tuple[tuple[int, str], ...] = ()  # (index, reason), the first few
     skipped_count: int = 0
     roles: dict[str, int] = field(default_factory=dict)
+    eval_positions: tuple[int, ...] | None = None  # embedded lines held out for evaluation (leak-free split)
 
 
 @dataclass(slots=True)
@@ -135,12 +136,15 @@ def prepare_data(
     embed: bool,
     embed_limit_bytes: int = EMBED_LIMIT_BYTES,
     record_numbers: Sequence[int] | None = None,
+    held_out: Collection[int] | None = None,
 ) -> tuple[DataStats, EmbeddedData | None]:
     """One pass: check and count every example and, when embedding, compress it as it goes.
 
     `record_numbers` are the examples' record numbers in the uploaded file, so left-out examples are named
-    as the analysis report names them; without them, examples are numbered by position.
+    as the analysis report names them; without them, examples are numbered by position. `held_out` are
+    positions (in `examples`) kept for evaluation; the stats name them by their line in the data written.
     """
+    eval_lines: list[int] = []
     counter = _Counter()
     digest = hashlib.sha256()
     compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)  # wbits 31: a gzip container
@@ -150,6 +154,8 @@ def prepare_data(
         if problem is not None:
             counter.skip(record_numbers[index] if record_numbers is not None else index, problem)
             continue
+        if held_out is not None and index in held_out:
+            eval_lines.append(counter.examples)
         count_example(counter, example)
         line = orjson.dumps(example) + b"\n"
         counter.jsonl_bytes += len(line)
@@ -157,8 +163,10 @@ def prepare_data(
             if counter.jsonl_bytes > embed_limit_bytes:
                 raise PayloadTooLargeError(
                     f"The dataset is over {embed_limit_bytes // (1024 * 1024)} MB as JSONL, too large to "
-                    "embed in a notebook. Upload it somewhere the notebook can read (a URL or a Hugging "
-                    "Face Hub dataset) and give that as the data source.",
+                    "embed in a notebook. Give the notebook its data another way: push it to the Hugging Face "
+                    "Hub (POST /datasets/{session_id}/push, or `slmgen hub push`) and use that Hub dataset as "
+                    "the data source, or export it (GET /datasets/{session_id}/export?format=canonical&gzip=true, "
+                    "or `slmgen export`), put the file at a URL the notebook can read, and give that URL.",
                     code="dataset_too_large_to_embed",
                     limit_bytes=embed_limit_bytes,
                 )
@@ -182,6 +190,7 @@ def prepare_data(
         skipped=tuple(counter.skipped),
         skipped_count=counter.skipped_count,
         roles=dict(counter.roles),
+        eval_positions=tuple(eval_lines) if held_out is not None else None,
     )
     if not embed:
         return stats, None

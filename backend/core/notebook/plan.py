@@ -16,6 +16,7 @@ from backend.core.notebook.payload import (
     EmbeddedData,
     prepare_data,
 )
+from backend.core.split import eval_positions
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,21 +62,27 @@ def plan_notebook(
     reasons: Iterable[str] = (),
     embed_limit_bytes: int = EMBED_LIMIT_BYTES,
     record_numbers: Sequence[int] | None = None,
+    example_groups: Sequence[int] | None = None,
 ) -> NotebookPlan:
     """Check the examples, resolve the config against the model's defaults and fix the data source.
 
     `examples` are canonical conversations (`Conversation.to_json()` dicts). With an embedded
     source they are compressed into the plan; with a URL or Hub source they are only checked and
-    counted, and the notebook reads the same canonical JSONL from there.
+    counted, and the notebook reads the same canonical JSONL from there. `example_groups` (one related-set
+    id per example, backend.core.related) makes the eval split leak-free: chosen here, embedded with the data.
     """
     source = data_source or DataSource()
     choice = choose_model(model)
     resolved = resolve_config(config, model.defaults, context_length=choice.context_length)
+    held_out = None
+    if example_groups is not None and source.kind == "embedded":
+        held_out = frozenset(eval_positions(example_groups, resolved.eval_share, seed=resolved.seed))
     stats, embedded = prepare_data(
         examples,
         embed=source.kind == "embedded",
         embed_limit_bytes=embed_limit_bytes,
         record_numbers=record_numbers,
+        held_out=held_out,
     )
     return NotebookPlan(
         model=choice,

@@ -54,6 +54,8 @@ def code_context(plan: NotebookPlan) -> dict[str, Any]:
         "num_examples": py_literal(plan.stats.num_examples),
         "sha256": py_literal(embedded.sha256 if embedded else None),
         "payload": py_long_string(embedded.base64_gzip) if embedded else py_literal(None),
+        "eval_positions": py_literal(
+            list(plan.stats.eval_positions) if embedded and plan.stats.eval_positions is not None else None),
     }
     return {**variables, "embedded": embedded is not None}
 
