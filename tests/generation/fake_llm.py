@@ -44,8 +44,10 @@ class FakeLLM:
         self.requests: list[dict[str, Any]] = []
         self.counter = itertools.count()
         self.in_flight = 0
-        self.max_in_flight = 0
+        self.delayed_in_flight = 0
+        self.max_in_flight = 0  # most "ok" answers held at once by `delay`
         self.delay = 0.0  # seconds every "ok" answer takes (to hold requests in flight)
+        self.echo_first_shot = False  # examples mode: answer with a copy of the first example shown, too
         self.lock = threading.Lock()
         self.app = Starlette(routes=[Route("/v1/chat/completions", self.chat, methods=["POST"]),
                                      Route("/v1/models", self.models, methods=["GET"])])
@@ -89,7 +91,6 @@ class FakeLLM:
         self.requests.append({"headers": dict(request.headers), "body": body})
         behaviour = self.next_behaviour()
         self.in_flight += 1
-        self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
             return await self._answer(behaviour, body)
         finally:
@@ -114,8 +115,11 @@ class FakeLLM:
             return Response("{'id': not json at all", media_type="application/json")
         if behaviour == "slow":
             await asyncio.sleep(self.slow_seconds)
-        if self.delay:
+        if self.delay:  # counted apart: a hanging request of an earlier test must not count here
+            self.delayed_in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.delayed_in_flight)
             await asyncio.sleep(self.delay)
+            self.delayed_in_flight -= 1
         content = "I am sorry, I cannot help with that." if behaviour == "prose" else self.answer(body["messages"])
         return JSONResponse(completion(content, body.get("model", "fake-model")))
 
@@ -147,7 +151,9 @@ class FakeLLM:
                                for _ in range(count)])
         if '"messages":' in prompt:
             turns = prompt.rsplit("shaped like", 1)[-1].count('"role": "user"')
-            return json.dumps([{"messages": [m for _ in range(max(1, turns)) for m in (
+            shots = [json.loads(line) for line in prompt.splitlines() if line.startswith('{"messages"')]
+            echo = shots[:1] if self.echo_first_shot else []
+            return json.dumps(echo + [{"messages": [m for _ in range(max(1, turns)) for m in (
                 {"role": "user", "content": f"user asks {self.unique()}"},
                 {"role": "assistant", "content": f"assistant answers {self.unique()}"})]} for _ in range(count)])
         return "```json\n" + json.dumps([f"input {self.unique()}" for _ in range(count)]) + "\n```"

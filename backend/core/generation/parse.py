@@ -58,8 +58,6 @@ def parse_items(text: str, *, allow_lines: bool = False) -> ParsedItems:
         if strings:
             return ParsedItems(strings, "json_fragments")
         lines = [m.group(1).strip().strip('"') for m in map(_LIST_LINE.match, body.splitlines()) if m]
-        if not lines and body and "\n" not in body.strip():
-            lines = [body.strip().strip('"')]  # one bare line: a single item
         if lines:
             return ParsedItems(lines, "lines")
     return ParsedItems([], "none")

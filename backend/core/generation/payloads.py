@@ -31,6 +31,7 @@ class GenerationOptions(BaseModel):
     max_chars: int = Field(4000, ge=1, description="longest accepted text field, in characters")
     max_batches: int | None = Field(None, ge=1, description="stop after this many requests (default: 4x needed)")
     random_seed: int | None = Field(None, description="seeds the choice of few-shot examples, for repeatable prompts")
+    max_tokens: int | None = Field(None, ge=16, le=32_768, description="cap on tokens written per request")
 
     @model_validator(mode="after")
     def _check_lengths(self) -> GenerationOptions:

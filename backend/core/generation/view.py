@@ -100,7 +100,7 @@ class ClassificationMode(Mode):
         text = text_of(item, _TEXT_KEYS)
         if text is None:
             return DropReason.MALFORMED_ITEM
-        given = text_of(item, ("label", "class", "category"))
+        given = text_of(item, ("label", "class", "category")) if isinstance(item, dict) else None
         if given is None:
             label: str | None = request.meta["label"]  # asked for this label, answered without one
         else:

@@ -188,7 +188,7 @@ async def _generate(ctx: TaskContext, request: GenerationOptions, mode_name: str
             loop = BatchLoop(ctx, mode, chat, gates, writer, tally, provenance=provenance,
                              max_error_rate=request.max_error_rate, max_batches=max_batches,
                              counter=get_counter(USAGE_TOKENIZER, allow_download=False),
-                             judge_threshold=judge_threshold)
+                             judge_threshold=judge_threshold, max_tokens=request.max_tokens)
             await loop.run()
         finally:
             writer.close()

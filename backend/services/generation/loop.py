@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from backend.core.errors import UnavailableError
@@ -70,7 +70,7 @@ class Tally:
 class BatchLoop:
     def __init__(self, ctx: TaskContext, mode: Mode, chat: ChatClient, gates: GateKeeper, writer: RowWriter,
                  tally: Tally, *, provenance: dict[str, Any], max_error_rate: float, max_batches: int,
-                 counter: TokenCounter, judge_threshold: int | None = None) -> None:
+                 counter: TokenCounter, judge_threshold: int | None = None, max_tokens: int | None = None) -> None:
         self.ctx = ctx
         self.mode = mode
         self.chat = chat
@@ -82,6 +82,7 @@ class BatchLoop:
         self.max_batches = max_batches
         self.counter = counter
         self.judge_threshold = judge_threshold
+        self.max_tokens = max_tokens
         self._pending: dict[asyncio.Task[ChatReply], BatchRequest] = {}
 
     async def run(self) -> None:
@@ -115,6 +116,8 @@ class BatchLoop:
                and self.tally.accepted + in_flight_rows < self.tally.target
                and self.tally.next_batch - first < self.max_batches):
             request = self.mode.next_request(self.tally.next_batch)
+            if self.max_tokens is not None and request.sampling.max_tokens > self.max_tokens:
+                request = replace(request, sampling=request.sampling.with_max_tokens(self.max_tokens))
             self.tally.next_batch += 1
             self.tally.sent += 1
             task = asyncio.ensure_future(self.chat.complete(request.messages, request.sampling))
