@@ -7,7 +7,9 @@ import importlib
 import sys
 
 # Modules under backend.cli, each exposing register(subparsers) -> None.
-SUBCOMMAND_MODULES = ("server", "analyze", "models", "notebook", "auth")
+SUBCOMMAND_MODULES = ("server", "analyze", "models", "notebook", "auth",
+                      # generation (synthetic data)
+                      "generate")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -166,3 +166,17 @@ def completion(content: str, model: str) -> dict[str, Any]:
         "usage": {"prompt_tokens": 100, "completion_tokens": 20 + len(content) // 4,
                   "total_tokens": 120 + len(content) // 4},
     }
+
+
+def serve_forever(port: int, delay: float) -> None:
+    """`python -m tests.generation.fake_llm PORT DELAY`: the stand-in in a process of its own (benchmarks)."""
+    server = FakeLLM()
+    server.delay = delay
+    config = uvicorn.Config(server.app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    uvicorn.Server(config).run()
+
+
+if __name__ == "__main__":
+    import sys
+
+    serve_forever(int(sys.argv[1]), float(sys.argv[2]))

@@ -179,3 +179,21 @@ def parse_request(model: type[Request], payload: dict[str, Any]) -> Request:
             code="invalid_generation_request",
             problems=problems,
         ) from None
+
+
+# The request model of each generation kind (the task bodies and the estimate share these names).
+REQUESTS: dict[str, type[GenerationOptions]] = {
+    "inputs": InputsRequest,
+    "examples": ExamplesRequest,
+    "view": ViewRequest,
+    "questions": QuestionsRequest,
+}
+
+
+def validate_request(kind: str, payload: dict[str, Any]) -> GenerationOptions:
+    """What a route calls before queueing: the payload checked exactly as the task body will check it."""
+    model = REQUESTS.get(kind)
+    if model is None:
+        raise InvalidInputError(f"Unknown generation kind {kind!r}: one of {', '.join(REQUESTS)}.",
+                                code="invalid_generation_kind")
+    return parse_request(model, payload)

@@ -173,3 +173,10 @@ def write_chat_dataset(rows_path: Path, mode: str, out_path: Path) -> int:
             count += 1
     os.replace(tmp, out_path)
     return count
+
+
+def iter_data_lines(rows_path: Path, mode: str) -> Iterator[str]:
+    """The rows written so far as text lines (see data_line): what `GET /data/generate/{id}/data` streams,
+    and, for seed 004's inputs, the `data` list of `GET /data/generate/{id}`."""
+    for row in iter_rows(rows_path):
+        yield data_line(row, mode)

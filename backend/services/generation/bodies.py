@@ -263,5 +263,13 @@ def _result(mode_name: str, tally: Tally, gates: GateKeeper, chat: ChatClient, r
     }
 
 
-__all__ = ["chat_record", "run_generate_examples", "run_generate_inputs", "run_generate_questions",
-           "run_generate_view"]
+# The task kinds to register with the engine, by the generation kind their payload is (payloads.REQUESTS).
+GENERATION_BODIES = {
+    "inputs": run_generate_inputs,
+    "examples": run_generate_examples,
+    "view": run_generate_view,
+    "questions": run_generate_questions,
+}
+
+__all__ = ["GENERATION_BODIES", "chat_record", "run_generate_examples", "run_generate_inputs",
+           "run_generate_questions", "run_generate_view"]
