@@ -73,29 +73,37 @@ class DuplicateIndex:
     def __len__(self) -> int:
         return len(self._texts)
 
+    @staticmethod
+    def band_keys(texts: Sequence[str]) -> list[list[int]]:
+        """MinHash band keys of many texts in one pass (one numpy call per batch, not per row)."""
+        if not texts:
+            return []
+        keys: list[list[int]] = minhash_band_keys([normalise(t) for t in texts]).tolist()
+        return keys
+
     def add_many(self, texts: Sequence[str], origin: str) -> None:
         texts = [t for t in texts if t.strip()]
-        if not texts:
-            return
-        keys = minhash_band_keys([normalise(t) for t in texts])
-        if not self._buckets:
-            self._buckets = [{} for _ in range(keys.shape[1])]
-        for text, row in zip(texts, keys.tolist(), strict=True):
-            self._exact.setdefault(_fingerprint(text), origin)
-            entry = len(self._texts)
-            self._texts.append(text)
-            self._origins.append(origin)
-            for band, key in enumerate(row):
-                self._buckets[band].setdefault(key, []).append(entry)
+        for text, keys in zip(texts, self.band_keys(texts), strict=True):
+            self.add(text, keys, origin)
 
-    def find(self, text: str) -> tuple[DropReason, str] | None:
+    def add(self, text: str, keys: list[int], origin: str) -> None:
+        if not self._buckets:
+            self._buckets = [{} for _ in keys]
+        self._exact.setdefault(_fingerprint(text), origin)
+        entry = len(self._texts)
+        self._texts.append(text)
+        self._origins.append(origin)
+        for band, key in enumerate(keys):
+            self._buckets[band].setdefault(key, []).append(entry)
+
+    def find(self, text: str, keys: list[int] | None = None) -> tuple[DropReason, str] | None:
         """(EXACT_DUPLICATE or NEAR_DUPLICATE, the origin of the text it repeats), or None."""
         origin = self._exact.get(_fingerprint(text))
         if origin is not None:
             return DropReason.EXACT_DUPLICATE, origin
         if not self._buckets:
             return None
-        row = minhash_band_keys([normalise(text)])[0].tolist()
+        row = keys if keys is not None else self.band_keys([text])[0]
         candidates = {entry for band, key in enumerate(row) for entry in self._buckets[band].get(key, ())}
         if not candidates:
             return None
@@ -155,9 +163,14 @@ class GateKeeper:
                 return DropReason.TOO_LONG
         return None
 
-    def check_new(self, prompt_text: str) -> DropReason | None:
-        """Novelty and duplicates; a text that passes is remembered, so its own repeats are caught."""
-        found = self._index.find(prompt_text)
+    def band_keys(self, prompt_texts: Sequence[str]) -> list[list[int]]:
+        """Precompute check_new's MinHash keys for a whole batch at once."""
+        return self._index.band_keys(prompt_texts)
+
+    def check_new(self, prompt_text: str, keys: list[int] | None = None) -> DropReason | None:
+        """Duplicates and novelty; a text that passes is remembered, so its own repeats are caught."""
+        keys = keys if keys is not None else self._index.band_keys([prompt_text])[0]
+        found = self._index.find(prompt_text, keys)
         if found is not None:
             reason, origin = found
             if origin == "invalid_example":
@@ -166,7 +179,7 @@ class GateKeeper:
             return reason
         if self._novelty.copies_seed(prompt_text):
             return DropReason.COPIES_SEED
-        self._index.add_many([prompt_text], "generated")
+        self._index.add(prompt_text, keys, "generated")
         return None
 
     def remember(self, prompt_texts: Sequence[str]) -> None:

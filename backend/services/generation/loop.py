@@ -147,16 +147,19 @@ class BatchLoop:
         self._report()
 
     async def _review(self, request: BatchRequest, items: list[Any]) -> list[Candidate]:
+        """Each item through the gates in order; exactly one drop reason for each item not kept."""
+        shaped = [self.mode.candidate(item, request) for item in items]
+        reasons = [c if isinstance(c, DropReason) else self.gates.check_fields(c.texts) for c in shaped]
+        checked = [i for i, reason in enumerate(reasons) if reason is None]
+        keys = dict(zip(checked, self.gates.band_keys([self._text(shaped[i]) for i in checked]), strict=True))
         kept: list[Candidate] = []
-        for item in items:
-            candidate = self.mode.candidate(item, request)
-            reason = candidate if isinstance(candidate, DropReason) else (
-                self.gates.check_fields(candidate.texts) or self.gates.check_new(candidate.prompt_text))
+        for position, candidate in enumerate(shaped):
+            reason = reasons[position]
             if reason is None and self.tally.accepted + len(kept) >= self.tally.target:
                 reason = DropReason.BEYOND_TARGET
             if reason is None:
                 assert isinstance(candidate, Candidate)
-                reason = self.mode.admit(candidate)
+                reason = self.gates.check_new(candidate.prompt_text, keys[position]) or self.mode.admit(candidate)
             if reason is None:
                 assert isinstance(candidate, Candidate)
                 kept.append(candidate)
@@ -165,6 +168,11 @@ class BatchLoop:
         if kept and self.judge_threshold is not None and isinstance(self.mode, QuestionsMode):
             kept = await self._judge(request, kept)
         return kept
+
+    @staticmethod
+    def _text(candidate: Candidate | DropReason) -> str:
+        assert isinstance(candidate, Candidate)
+        return candidate.prompt_text
 
     async def _judge(self, request: BatchRequest, pairs: list[Candidate]) -> list[Candidate]:
         assert isinstance(self.mode, QuestionsMode) and self.judge_threshold is not None
