@@ -135,7 +135,7 @@ def run_generate(args: argparse.Namespace) -> int:
     settings = Settings()
     try:
         kind, payload = build_payload(args)
-        estimate = estimate_generation(settings, kind, payload)
+        estimate = estimate_generation(settings, kind, payload, any_dataset_path=True)
     except (CoreError, OSError, ValueError) as exc:
         print(f"error: {getattr(exc, 'detail', exc)}", file=sys.stderr)
         return 1
@@ -184,10 +184,12 @@ def _run_with_progress(body: Any, work_dir: Path, payload: dict[str, Any], setti
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from backend.services.generation import bodies
     from backend.services.tasks.context import LocalContext
 
+    extra = {"any_dataset_path": True} if body is bodies.run_generate_examples else {}
     if not show:
-        return dict(body(LocalContext(work_dir), payload, settings=settings))
+        return dict(body(LocalContext(work_dir), payload, settings=settings, **extra))
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("starting", total=None)
@@ -198,7 +200,7 @@ def _run_with_progress(body: Any, work_dir: Path, payload: dict[str, Any], setti
             elif kind == "status":
                 bar.update(task, description=str(data["step"])[:60])
 
-        return dict(body(LocalContext(work_dir, on_event=on_event), payload, settings=settings))
+        return dict(body(LocalContext(work_dir, on_event=on_event), payload, settings=settings, **extra))
 
 
 def _copy_out(work_dir: Path, args: argparse.Namespace) -> int:

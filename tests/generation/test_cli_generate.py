@@ -9,6 +9,7 @@ import pytest
 
 from backend.cli import main
 from backend.core.generation.rows import read_rows
+from tests.conftest import shared_file
 from tests.generation.fake_llm import FakeLLM
 
 
@@ -68,3 +69,15 @@ def test_a_bad_option_is_an_error_line(env: Path, capsys: pytest.CaptureFixture[
                  "-o", str(env / "x.jsonl")])
     assert code == 1
     assert "batch_size" in capsys.readouterr().err
+
+
+def test_generate_examples_grows_a_local_dataset_file(env: Path, fake: FakeLLM,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    dataset = shared_file("llamafactory_pr5606_openai_training_data_blank_lines.jsonl")  # the user's own file
+    out = env / "grown.jsonl"
+    code = main(["generate", "examples", "--task", "a fitness guide", "--from-dataset", str(dataset), "-n", "5",
+                 "-o", str(out), "--dataset", str(env / "grown.dataset.jsonl")])
+    assert code == 0, capsys.readouterr().err
+    assert len(read_rows(out)) == 5
+    records = [json.loads(line) for line in (env / "grown.dataset.jsonl").read_text().splitlines()]
+    assert all([m["role"] for m in r["messages"]] == ["user", "assistant"] for r in records)

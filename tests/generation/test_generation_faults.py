@@ -108,8 +108,8 @@ def test_the_key_is_sent_to_the_provider_and_nowhere_else(fake: FakeLLM, tmp_pat
     assert {r["headers"]["authorization"] for r in fake.requests} == {f"Bearer {SECRET}"}
     fake.default = "401"  # and in the error path too
     with pytest.raises(UnauthorizedError) as err:
-        run_generate_inputs(LocalContext(tmp_path / "task2" / "1", secrets={KEY_SECRET: SECRET}), inputs_payload(10),
-                            settings=fake_settings(fake, tmp_path))
+        run_generate_inputs(LocalContext(tmp_path / "task2" / "1", secrets={KEY_SECRET: SECRET}),
+                            inputs_payload(10, concurrency=1), settings=fake_settings(fake, tmp_path))
     assert caplog.records, "the SDK's debug logging ran"
     assert SECRET not in caplog.text
     assert SECRET not in str(result) and SECRET not in str(err.value.to_dict()) and SECRET not in str(ctx.logs)

@@ -102,7 +102,14 @@ def test_grow_a_dataset_samples_seeds_from_it_and_never_repeats_it(fake: FakeLLM
     ctx = LocalContext(tmp_path / "task" / "1")
     payload = {"task_description": "An encouraging fitness guide", "num_examples": 8, "dataset_path": str(dataset),
                "num_seed_examples": 4, "num_shots": 2, "random_seed": 3, "system_prompt": "You are a fitness guide."}
-    result = run_generate_examples(ctx, payload, settings=fake_settings(fake, tmp_path))
+    settings = fake_settings(fake, tmp_path)
+    with pytest.raises(InvalidInputError) as err:  # a request cannot make the server read a file it names
+        run_generate_examples(ctx, payload, settings=settings)
+    assert err.value.code == "invalid_dataset_path" and fake.requests == []
+    stored = settings.data_dir / "uploads" / dataset.name  # a dataset the server holds is fine
+    stored.parent.mkdir(parents=True)
+    stored.write_bytes(dataset.read_bytes())
+    result = run_generate_examples(ctx, {**payload, "dataset_path": str(stored)}, settings=settings)
     rows = read_rows(ctx.work_dir / "rows.jsonl")
     assert len(rows) == 8 and result["dropped"]["exact_duplicate"] == result["batches"]["succeeded"]
     seeds = orjson.loads((ctx.work_dir / "seeds.json").read_bytes())

@@ -60,6 +60,7 @@ class Mode:
         self.seed_texts: list[str] = []  # compared for novelty and duplicates
         self.dataset_texts: list[str] = []  # the user's dataset: duplicates only
         self.negative_texts: list[str] = []  # examples of what not to write
+        self.shot_pool: list[Any] = []  # what a row's provenance "seeds" positions point at
 
     def rng(self, number: int) -> random.Random:
         """The few-shot draw of batch `number`: repeatable with a random_seed, fresh otherwise."""
@@ -96,6 +97,7 @@ class InputsMode(Mode):
         self.request = request
         self.seeds = list(request.seeds)
         self.seed_texts = self.seeds
+        self.shot_pool = self.seeds
         self.preset = preset_for(request.exploration_mode)
 
     def next_request(self, number: int) -> BatchRequest:
@@ -171,6 +173,7 @@ class ExamplesMode(Mode):
         self.seeds: list[list[dict[str, str]]] = [s for s in [*given, *dataset_seeds] if s]
         self.seed_texts = [user_side(s) for s in self.seeds]
         self.dataset_texts = list(dataset_texts)
+        self.shot_pool = self.seeds
 
     def next_request(self, number: int) -> BatchRequest:
         shown = self.pick(self.rng(number), len(self.seeds), self.request.num_shots)

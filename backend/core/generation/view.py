@@ -76,6 +76,7 @@ class ClassificationMode(Mode):
         self.negatives = list(request.invalid_data or ())
         self.seed_texts = [t for p in self.positives if (t := text_of(p, _TEXT_KEYS))]
         self.negative_texts = [t for n in self.negatives if (t := text_of(n, _TEXT_KEYS))]
+        self.shot_pool = self.positives
 
     def next_request(self, number: int) -> BatchRequest:
         label = self.quotas.next_label()
@@ -131,6 +132,7 @@ class Seq2SeqMode(Mode):
         self.negatives = list(request.invalid_data or ())
         self.seed_texts = [pair[0] for p in self.positives if (pair := _pair_of(p))]
         self.negative_texts = [pair[0] for n in self.negatives if (pair := _pair_of(n))]
+        self.shot_pool = self.positives
 
     def next_request(self, number: int) -> BatchRequest:
         rng = self.rng(number)

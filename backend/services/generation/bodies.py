@@ -27,6 +27,7 @@ from typing import Any
 
 import orjson
 
+from backend.core.errors import InvalidInputError, UnavailableError
 from backend.core.generation.chunking import chunk_by_tokens
 from backend.core.generation.gates import GateKeeper
 from backend.core.generation.modes import ExamplesMode, InputsMode, Mode
@@ -88,16 +89,30 @@ def run_generate_inputs(ctx: TaskContext, payload: dict[str, Any], *, settings: 
     return _execute(ctx, request, "inputs", build, settings, exploration=request.exploration_mode.value)
 
 
-def run_generate_examples(ctx: TaskContext, payload: dict[str, Any], *, settings: Settings | None = None
-                          ) -> dict[str, Any]:
+def dataset_seed_path(settings: Settings, dataset_path: str, *, any_path: bool = False) -> Path:
+    """The seed dataset's path, which must lie under DATA_DIR (a server's own upload or store): the route
+    fills it in from a dataset the caller owns, and a payload that names another file is refused, so no
+    request can make the server read (and send to a provider) a file of its choosing. The CLI, reading
+    its own user's files, passes any_path=True."""
+    path = Path(dataset_path).resolve()
+    if not any_path and not path.is_relative_to(settings.data_dir.resolve()):
+        raise InvalidInputError("dataset_path must be a dataset stored by this server: pick the dataset by its id.",
+                                code="invalid_dataset_path")
+    return path
+
+
+def run_generate_examples(ctx: TaskContext, payload: dict[str, Any], *, settings: Settings | None = None,
+                          any_dataset_path: bool = False) -> dict[str, Any]:
     request = parse_request(ExamplesRequest, payload)
+    settings = settings or Settings()
+    seed_path = None if request.dataset_path is None else dataset_seed_path(settings, request.dataset_path,
+                                                                            any_path=any_dataset_path)
 
     async def build(chat: ChatClient) -> Mode:
-        if request.dataset_path is None:
+        if seed_path is None:
             return ExamplesMode(request)
         ctx.status("Sampling seeds from the dataset")
-        seeds = load_dataset_seeds(Path(request.dataset_path), request.num_seed_examples,
-                                   random.Random(request.random_seed))
+        seeds = load_dataset_seeds(seed_path, request.num_seed_examples, random.Random(request.random_seed))
         ctx.log(f"{len(seeds.seeds)} seeds sampled from {seeds.usable} usable examples of {seeds.records} records")
         return ExamplesMode(request, seeds.seeds, seeds.user_texts)
 
@@ -119,8 +134,6 @@ def run_generate_view(ctx: TaskContext, payload: dict[str, Any], *, settings: Se
             try:
                 reply = await chat.complete(ask.messages, ask.sampling)
             except BatchFailed as failure:
-                from backend.core.errors import UnavailableError
-
                 raise UnavailableError(f"The labels request failed ({failure.reason}: {failure.detail}): try again, "
                                        "or give the labels yourself.", code="labels_not_proposed") from None
             ctx.usage(prompt_tokens=max(reply.prompt_tokens, 0), completion_tokens=max(reply.completion_tokens, 0),
@@ -230,8 +243,7 @@ def _resume(ctx: TaskContext, mode: Mode, gates: GateKeeper, writer: RowWriter, 
 
 def _write_seeds(work_dir: Path, mode: Mode) -> None:
     """The seeds row provenance points at (by position), so `"seeds": [0, 3]` can be looked up."""
-    seeds: Any = getattr(mode, "seeds", None) or getattr(mode, "positives", None) or []
-    (work_dir / SEEDS_FILE).write_bytes(orjson.dumps(seeds))
+    (work_dir / SEEDS_FILE).write_bytes(orjson.dumps(mode.shot_pool))
 
 
 def _result(mode_name: str, tally: Tally, gates: GateKeeper, chat: ChatClient, records: int) -> dict[str, Any]:

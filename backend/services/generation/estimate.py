@@ -10,7 +10,6 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 from backend.core.errors import InvalidInputError
@@ -29,6 +28,7 @@ from backend.core.generation.questions import QuestionsMode
 from backend.core.generation.seeds import load_dataset_seeds
 from backend.core.generation.view import ClassificationMode, Seq2SeqMode, labels_request
 from backend.core.tokens import get_counter
+from backend.services.generation.bodies import dataset_seed_path
 from backend.services.generation.providers import resolve_provider
 from backend.settings import Settings
 
@@ -41,10 +41,11 @@ def tokenizer_for_model(model: str) -> str:
     return "o200k_base" if _O200K_MODELS.match(model) else "cl100k_base"
 
 
-def estimate_generation(settings: Settings, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+def estimate_generation(settings: Settings, kind: str, payload: dict[str, Any], *,
+                        any_dataset_path: bool = False) -> dict[str, Any]:
     """{batches, prompt_tokens, completion_tokens, cost_usd, tokenizer, assumptions, provider} for a request
     of `kind` ("inputs", "examples", "view", "questions"), validated as the task body will validate it."""
-    request, mode, extra = _mode_for(kind, payload)
+    request, mode, extra = _mode_for(settings, kind, payload, any_dataset_path)
     provider = resolve_provider(settings, request.provider)
     tokenizer = tokenizer_for_model(provider.model)
     counter = get_counter(tokenizer, allow_download=False)
@@ -64,7 +65,8 @@ def estimate_generation(settings: Settings, kind: str, payload: dict[str, Any]) 
     return out
 
 
-def _mode_for(kind: str, payload: dict[str, Any]) -> tuple[GenerationOptions, Mode, int]:
+def _mode_for(settings: Settings, kind: str, payload: dict[str, Any],
+              any_dataset_path: bool) -> tuple[GenerationOptions, Mode, int]:
     """The request, its mode as the body builds it, and requests made outside the batches."""
     if kind == "inputs":
         inputs = parse_request(InputsRequest, payload)
@@ -73,8 +75,8 @@ def _mode_for(kind: str, payload: dict[str, Any]) -> tuple[GenerationOptions, Mo
         examples = parse_request(ExamplesRequest, payload)
         if examples.dataset_path is None:
             return examples, ExamplesMode(examples), 0
-        seeds = load_dataset_seeds(Path(examples.dataset_path), examples.num_seed_examples,
-                                   random.Random(examples.random_seed))
+        path = dataset_seed_path(settings, examples.dataset_path, any_path=any_dataset_path)
+        seeds = load_dataset_seeds(path, examples.num_seed_examples, random.Random(examples.random_seed))
         return examples, ExamplesMode(examples, seeds.seeds, seeds.user_texts), 0
     if kind == "view":
         view = parse_request(ViewRequest, payload)
