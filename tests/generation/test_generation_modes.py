@@ -150,3 +150,21 @@ def test_providers_the_defaults_keys_and_what_clients_see(tmp_path: Path) -> Non
     with pytest.raises(UnavailableError) as bad:
         resolve_provider(broken, None)
     assert bad.value.code == "provider_settings_invalid" and "base_url" in bad.value.detail
+
+
+def test_a_resumed_classification_keeps_its_labels_and_quotas(fake: FakeLLM, tmp_path: Path) -> None:
+    fake.script.extend(["ok", "ok"])  # the labels request and one batch, then the provider fails
+    fake.default = "500"
+    payload = {"prompt": "Sentiment of reviews", "num_samples": 9, "task": "text_classification", "num_labels": 3,
+               "concurrency": 1, "batch_size": 3}
+    settings = fake_settings(fake, tmp_path, llm_max_retries=0)
+    with pytest.raises(UnavailableError):
+        run_generate_view(LocalContext(tmp_path / "task" / "1"), payload, settings=settings)
+    assert Counter(r["label"] for r in read_rows(tmp_path / "task" / "1" / "rows.jsonl")) == {"positive": 3}
+    fake.default = "ok"
+    ctx = LocalContext(tmp_path / "task" / "2")
+    result = run_generate_view(ctx, payload, settings=settings)
+    assert "Choosing labels" not in ctx.detailed_status  # the labels of attempt 1, not new ones
+    assert result["resumed_rows"] == 3
+    assert Counter(r["label"] for r in read_rows(ctx.work_dir / "rows.jsonl")) == {
+        "positive": 3, "negative": 3, "neutral": 3}

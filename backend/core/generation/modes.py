@@ -85,6 +85,10 @@ class Mode:
     def candidate_from_row(self, row: dict[str, Any]) -> Candidate:
         raise NotImplementedError
 
+    def manifest(self) -> dict[str, Any]:
+        """What a resumed attempt must reuse rather than decide again (the labels a model proposed)."""
+        return {}
+
 
 class InputsMode(Mode):
     """Seed 004: new LLM inputs for an application, each row {"input"}."""

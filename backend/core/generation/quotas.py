@@ -37,7 +37,7 @@ class LabelQuotas:
 
     def accept(self, label: str) -> bool:
         """Count a row for `label`; False (not counted) once the label's quota is full."""
-        if self.remaining(label) <= 0:
+        if label not in self.quota or self.remaining(label) <= 0:
             return False
         self.accepted[label] += 1
         return True

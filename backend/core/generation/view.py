@@ -120,6 +120,9 @@ class ClassificationMode(Mode):
     def candidate_from_row(self, row: dict[str, Any]) -> Candidate:
         return self._candidate(row["text"], row["label"])
 
+    def manifest(self) -> dict[str, Any]:
+        return {"labels": self.labels}
+
 
 class Seq2SeqMode(Mode):
     name = "seq2seq"

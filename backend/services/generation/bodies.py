@@ -68,7 +68,8 @@ DATASET_FILE = "dataset.jsonl"
 SEEDS_FILE = "seeds.json"
 USAGE_TOKENIZER = "cl100k_base"  # counts usage for servers that send none (labelled as estimated)
 
-ModeFactory = Callable[[ChatClient], Awaitable[Mode]]
+# Builds the mode; gets the chat client (the labels request) and the previous attempt's manifest, if any.
+ModeFactory = Callable[[ChatClient, dict[str, Any]], Awaitable[Mode]]
 
 
 def make_client(provider: Provider, settings: Settings, request_key: str | None, concurrency: int) -> ChatClient:
@@ -83,7 +84,7 @@ def run_generate_inputs(ctx: TaskContext, payload: dict[str, Any], *, settings: 
                         ) -> dict[str, Any]:
     request = parse_request(InputsRequest, payload)
 
-    async def build(chat: ChatClient) -> Mode:
+    async def build(chat: ChatClient, previous: dict[str, Any]) -> Mode:
         return InputsMode(request)
 
     return _execute(ctx, request, "inputs", build, settings, exploration=request.exploration_mode.value)
@@ -108,7 +109,7 @@ def run_generate_examples(ctx: TaskContext, payload: dict[str, Any], *, settings
     seed_path = None if request.dataset_path is None else dataset_seed_path(settings, request.dataset_path,
                                                                             any_path=any_dataset_path)
 
-    async def build(chat: ChatClient) -> Mode:
+    async def build(chat: ChatClient, previous: dict[str, Any]) -> Mode:
         if seed_path is None:
             return ExamplesMode(request)
         ctx.status("Sampling seeds from the dataset")
@@ -124,10 +125,10 @@ def run_generate_view(ctx: TaskContext, payload: dict[str, Any], *, settings: Se
     request = parse_request(ViewRequest, payload)
     mode_name = "classification" if request.task == "text_classification" else "seq2seq"
 
-    async def build(chat: ChatClient) -> Mode:
+    async def build(chat: ChatClient, previous: dict[str, Any]) -> Mode:
         if request.task == "seq2seq":
             return Seq2SeqMode(request)
-        labels = request.label_names()
+        labels = request.label_names() or previous.get("labels")  # a resumed attempt keeps its labels
         if labels is None:
             ctx.status("Choosing labels")
             ask = labels_request(request)
@@ -149,7 +150,7 @@ def run_generate_questions(ctx: TaskContext, payload: dict[str, Any], *, setting
                            ) -> dict[str, Any]:
     request = parse_request(QuestionsRequest, payload)
 
-    async def build(chat: ChatClient) -> Mode:
+    async def build(chat: ChatClient, previous: dict[str, Any]) -> Mode:
         ctx.status("Cutting the content into chunks")
         counter = get_counter(request.tokenizer, allow_download=False)
         chunks = chunk_by_tokens(request.content, counter, request.chunk_tokens)
@@ -177,16 +178,19 @@ def _execute(ctx: TaskContext, request: GenerationOptions, mode_name: str, build
 async def _generate(ctx: TaskContext, request: GenerationOptions, mode_name: str, build: ModeFactory,
                     chat: ChatClient, exploration: str, judge_threshold: int | None) -> dict[str, Any]:
     try:
-        mode = await build(chat)
         fingerprint = payload_fingerprint(mode_name, request.model_dump(mode="json"))
+        previous = _previous_manifest(ctx, fingerprint)
+        mode = await build(chat, previous or {})
         gates = GateKeeper(min_chars=request.min_chars, max_chars=request.max_chars, seeds=mode.seed_texts,
                            dataset_texts=mode.dataset_texts, negative_texts=mode.negative_texts)
         tally = Tally(target=mode.target)
         writer = RowWriter(ctx.work_dir / ROWS_FILE)
         try:
-            _resume(ctx, mode, gates, writer, tally, fingerprint)
+            if previous is not None:
+                _resume(ctx, mode, gates, writer, tally, previous)
             write_manifest(ctx.work_dir, {"mode": mode_name, "fingerprint": fingerprint, "attempt": ctx.attempt,
-                                          "provider": chat.provider.name, "model": chat.provider.model})
+                                          "provider": chat.provider.name, "model": chat.provider.model,
+                                          **mode.manifest()})
             _write_seeds(ctx.work_dir, mode)
             ctx.artifact("rows", {"path": ROWS_FILE, "mode": mode_name})
             provenance = {"provider": chat.provider.name, "model": chat.provider.model,
@@ -220,16 +224,22 @@ async def _generate(ctx: TaskContext, request: GenerationOptions, mode_name: str
         await chat.aclose()
 
 
-def _resume(ctx: TaskContext, mode: Mode, gates: GateKeeper, writer: RowWriter, tally: Tally,
-            fingerprint: str) -> None:
+def _previous_manifest(ctx: TaskContext, fingerprint: str) -> dict[str, Any] | None:
+    """The manifest of the previous attempt of this same request (with "dir" added), or None."""
     previous = previous_rows_file(ctx.work_dir)
-    if previous is None or previous.parent == ctx.work_dir:
-        return
+    if previous is None:
+        return None
     manifest = read_manifest(previous.parent)
     if manifest is None or manifest.get("fingerprint") != fingerprint:
         ctx.log(f"not resuming from {previous.parent.name}: it was made by another request")
-        return
-    rows = read_rows(previous)
+        return None
+    return {**manifest, "dir": str(previous.parent)}
+
+
+def _resume(ctx: TaskContext, mode: Mode, gates: GateKeeper, writer: RowWriter, tally: Tally,
+            previous: dict[str, Any]) -> None:
+    directory = Path(previous["dir"])
+    rows = read_rows(directory / ROWS_FILE)
     carried = [{k: v for k, v in row.items() if k != "n"} for row in rows[: mode.target]]
     writer.write_batch(carried)
     for row in carried:
@@ -238,7 +248,7 @@ def _resume(ctx: TaskContext, mode: Mode, gates: GateKeeper, writer: RowWriter, 
         mode.admit(candidate)
     tally.accepted = tally.resumed = len(carried)
     tally.next_batch = 1 + max((int(r.get("provenance", {}).get("batch", -1)) for r in carried), default=-1)
-    ctx.status(f"Resuming with {len(carried)} rows from attempt {previous.parent.name}")
+    ctx.status(f"Resuming with {len(carried)} rows from attempt {directory.name}")
 
 
 def _write_seeds(work_dir: Path, mode: Mode) -> None:
