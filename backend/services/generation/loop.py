@@ -84,6 +84,7 @@ class BatchLoop:
         self.judge_threshold = judge_threshold
         self.max_tokens = max_tokens
         self._pending: dict[asyncio.Task[ChatReply], BatchRequest] = {}
+        self._answered: list[BatchRequest] = []
 
     async def run(self) -> None:
         try:
@@ -102,8 +103,14 @@ class BatchLoop:
                 break
             done, _ = await asyncio.wait(self._pending, timeout=POLL_SECONDS, return_when=asyncio.FIRST_COMPLETED)
             self.ctx.checkpoint()
-            for task in sorted(done, key=lambda t: self._pending[t].number):
-                request = self._pending.pop(task)
+            answered = sorted(((self._pending.pop(task), task) for task in done), key=lambda pair: pair[0].number)
+            # The next requests go out before these answers are reviewed, so the provider is never idle
+            # while the gates run (the answered batches still count as rows to come until reviewed).
+            self._answered = [request for request, _ in answered]
+            self._fill(first)
+            await asyncio.sleep(0)
+            for request, task in answered:
+                self._answered.remove(request)
                 self.mode.release(request)
                 await self._finish(request, task)
                 self.ctx.checkpoint()
@@ -111,7 +118,7 @@ class BatchLoop:
             self.tally.stopped_because = "max_batches"
 
     def _fill(self, first: int) -> None:
-        in_flight_rows = sum(r.wanted for r in self._pending.values())
+        in_flight_rows = sum(r.wanted for r in [*self._pending.values(), *self._answered])
         while (len(self._pending) < self.chat.limiter.limit
                and self.tally.accepted + in_flight_rows < self.tally.target
                and self.tally.next_batch - first < self.max_batches):
