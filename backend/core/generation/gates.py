@@ -1,9 +1,10 @@
 """Quality gates every generated row passes before it is written, and the reasons rows are dropped.
 
-In order: the mode's structure check (the shape asked for, labels from the allowed set: see each mode),
-no empty field, length bounds, the label quota, duplicates against the seeds, the user's dataset, the
-negative examples and every row accepted so far, novelty against the seeds, then (questions) the
-grounding check and the optional judge. A dropped row is counted under exactly one reason.
+In order (backend/services/generation/loop.py): the mode's structure check (the shape asked for, labels
+from the allowed set), no empty field, length bounds, then (once the target is reached) beyond_target,
+duplicates against the seeds, the user's dataset, the negative examples and every row accepted so far,
+novelty against the seeds, the mode's own check (label quota; grounding for questions), then the optional
+judge. A dropped row is counted under exactly one reason.
 
 What is compared (GENERATION_DEDUP_RULE): the prompt side of a row (the input, the text to classify,
 the question, or the user turns of a chat), because two rows asking the same thing are redundant for

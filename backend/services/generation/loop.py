@@ -1,8 +1,9 @@
 """The batch loop every generation mode runs: requests in flight, answers through the gates, rows written.
 
     while rows are still needed:
-        keep up to limiter.limit requests in flight (no more than the rows still needed call for)
-        on each answer (in the order they come): parse leniently -> per item: structure, fields,
+        keep up to limiter.limit requests in flight (no more than the rows still needed call for);
+        when answers arrive, send their successors first, then review the answers
+        on each answer (in batch order): parse leniently -> per item: structure, fields,
         duplicates/novelty, the mode's own check, then (questions) the judge -> append the batch's
         accepted rows to rows.jsonl -> usage, cost, metrics, progress
         a failed request: counted by reason; too high a share of failures stops the task
