@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -69,6 +69,21 @@ class Settings(BaseSettings):
     # --- datasets out (Hub push, append, import) ---
     # The Hugging Face Hub to talk to (the same variable huggingface_hub itself reads).
     hf_endpoint: str = "https://huggingface.co"
+
+    # --- generation (synthetic data): LLM providers, OpenAI wire protocol (backend/services/generation) ---
+    # The default provider: any OpenAI-compatible server (OpenAI, vLLM, Ollama, llama.cpp, `transformers serve`).
+    llm_base_url: str = "https://api.openai.com/v1"
+    llm_model: str = "gpt-4o-mini"
+    # Server-side key, sent only to providers at api.openai.com (a request may bring its own: X-OpenAI-Key).
+    openai_api_key: SecretStr | None = None
+    llm_prompt_price_per_1m: float | None = 0.15  # USD per million prompt tokens of the default provider
+    llm_completion_price_per_1m: float | None = 0.60
+    # More named providers, a JSON list: [{"name", "base_url", "model", "label"?, "prompt_price_per_1m"?,
+    # "completion_price_per_1m"?, "api_key"?, "max_concurrency"?}]. When set, they replace the default one.
+    llm_providers: list[dict[str, Any]] = Field(default_factory=list)
+    llm_local_enabled: bool = True  # the embedded SmolLM2-135M provider "local" (a tiny model for trying the flow)
+    llm_timeout_seconds: float = 60.0  # per request attempt
+    llm_max_retries: int = 3  # the SDK's retries of 408/409/429/5xx and timeouts, with backoff
 
     @cached_property
     def resolved_database_url(self) -> str:

@@ -7,7 +7,8 @@ import importlib
 import sys
 
 # Modules under backend.cli, each exposing register(subparsers) -> None.
-SUBCOMMAND_MODULES = ("server", "analyze", "models", "notebook", "auth", "worker", "tasks", "export", "hub")
+SUBCOMMAND_MODULES = ("server", "analyze", "models", "notebook", "auth", "worker", "tasks", "export", "hub",
+                      "generate")
 
 
 def build_parser() -> argparse.ArgumentParser:
