@@ -226,11 +226,9 @@ async def list_expired_anonymous_notebooks(session: AsyncSession, now: datetime)
     return list(rows)
 
 
-async def download_tokens(session: AsyncSession, notebook_ids: Sequence[str]) -> dict[str, str]:
-    """notebook id -> its download token, for the given ids that still exist."""
+async def notebooks_by_id(session: AsyncSession, notebook_ids: Sequence[str]) -> dict[str, Notebook]:
+    """notebook id -> its row, for the given ids that still exist (the history's notebook facts)."""
     if not notebook_ids:
         return {}
-    rows = await session.execute(
-        select(Notebook.id, Notebook.download_token).where(Notebook.id.in_(list(notebook_ids)))
-    )
-    return {notebook_id: token for notebook_id, token in rows.tuples()}
+    rows = await session.scalars(select(Notebook).where(Notebook.id.in_(list(notebook_ids))))
+    return {notebook.id: notebook for notebook in rows}
