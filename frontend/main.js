@@ -59,6 +59,7 @@ function hideDataset() {
   current.applied = "";
   current.recs = [];
   delete document.body.dataset.sessionId;
+  delete document.body.dataset.analysis;
 }
 
 async function showAnalysis(sessionId, name, { fresh }) {
@@ -91,6 +92,7 @@ async function showAnalysis(sessionId, name, { fresh }) {
 async function openDataset(sessionId, params, { fresh = false, name = null } = {}) {
   if (current.sessionId !== sessionId) {
     hideDataset();
+    if (!fresh) clearError(); // an error about another dataset is not about this one
     current.sessionId = sessionId;
     if (!fresh) resetProgress({ uploading: false });
     const shownName = name ?? (await nameOf(sessionId));
