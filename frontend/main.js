@@ -11,7 +11,7 @@ import { initGenerate, startTraining } from "./js/generate.js";
 import { findJob, initHistory, showHistory } from "./js/history.js";
 import { forgetLists } from "./js/records.js";
 import { initRecommend, recommend, setChoice, startRecommend } from "./js/recommend.js";
-import { datasetUrl, parseRoute, setAddress } from "./js/router.js";
+import { datasetUrl, isNewAddress, parseRoute, setAddress } from "./js/router.js";
 import { followAnalysis, initUpload, resetProgress, stopFollowing } from "./js/upload.js";
 
 const NAMES_KEY = "slmgen.names"; // session id -> file name, for the heading after a reload
@@ -163,7 +163,8 @@ function onChoose(rec, overrides) {
   chooseModel(rec, overrides).catch(showError);
 }
 
-function route() {
+function route({ force = false } = {}) {
+  if (!isNewAddress() && !force) return;
   const where = parseRoute();
   if (where.view === "none") return; // an in-page anchor, not a place
   const isHistory = where.view === "history";
@@ -221,7 +222,7 @@ async function start() {
   onAuthChange(() => {
     const where = parseRoute();
     if (where.view === "history") showHistory();
-    if (where.view === "dataset" && !current.ready) route(); // a shared address opened before signing in
+    if (where.view === "dataset" && !current.ready) route({ force: true }); // opened before signing in
   });
   initUpload(config, {
     onStart: () => {
@@ -241,8 +242,8 @@ async function start() {
   initGenerate({ onError: showError, onClear: clearError, limits: config.training_limits });
   initHistory({ onError: showError });
   await loadModels();
-  window.addEventListener("hashchange", route);
-  window.addEventListener("popstate", route);
+  window.addEventListener("hashchange", () => route());
+  window.addEventListener("popstate", () => route());
   route();
   document.body.dataset.ready = "true"; // lets tests (and scripts) know the page is wired up
 }

@@ -17,8 +17,19 @@ export function parseRoute(hash = location.hash) {
   return { view: "dataset", sessionId: decodeURIComponent(match[1]), params };
 }
 
+let routed = null; // the address last acted on
+
+// Whether this address is new to the page: following a link fires both popstate and hashchange, and
+// the page must act on it once (twice would, for one, redraw the history under the person's focus).
+export function isNewAddress() {
+  if (location.hash === routed) return false;
+  routed = location.hash;
+  return true;
+}
+
 // Records where the person is without reloading anything (a new history entry only for a new dataset).
 export function setAddress(url, { replace = false } = {}) {
+  routed = url;
   if (location.hash === url) return;
   if (replace) history.replaceState(null, "", url);
   else history.pushState(null, "", url);

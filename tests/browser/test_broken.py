@@ -47,6 +47,8 @@ def test_nothing_is_wider_than_the_screen_on_any_shared_dataset(
             details.locator("summary").click()
         for button in page.locator("#preview-list button.show-all").all():
             button.click()
+        too_wide = horizontal_overflow(page)
+        assert too_wide <= 0, f"{name}: the examples make the page {too_wide} px too wide"
         for kind in page.locator(".dup-kind").all():
             compare = kind.get_by_role("button", name="Compare side by side")
             if compare.count():

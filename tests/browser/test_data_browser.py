@@ -24,7 +24,8 @@ AXOLOTL = "axolotl_pr3685_epoch_sample_1000_messages_dups.jsonl"
 
 
 def shown_indexes(page: Page) -> list[int]:
-    return [int(i) for i in page.locator("#preview-list article.example").evaluate_all("(a) => a.map((x) => x.dataset.index)")]
+    articles = page.locator("#preview-list article.example")
+    return [int(i) for i in articles.evaluate_all("(a) => a.map((x) => x.dataset.index)")]
 
 
 def test_search_role_length_sort_and_histogram(
@@ -75,7 +76,9 @@ def test_search_role_length_sort_and_histogram(
     steps.shot("histogram-bar", full_page=False)
 
 
-def test_language_filter_marks_the_texts_language(page: Page, live_server: LiveServer, analysed: dict[str, str]) -> None:
+def test_language_filter_marks_the_texts_language(
+    page: Page, live_server: LiveServer, analysed: dict[str, str]
+) -> None:
     open_dataset(page, live_server, analysed[KTO])
     options = page.locator("#browse-language option").all_inner_texts()
     assert options[:2] == ["any", "en (293)"] and "hi (3)" in options
@@ -203,7 +206,8 @@ def test_near_duplicates_compare_word_by_word(
     expect(sides).to_have_count(2)
     left_id, right_id = (int(s.get_attribute("aria-label").split("#")[1]) for s in sides.all())  # type: ignore[union-attr]
     with live_server.api() as api:
-        examples = api.get(f"/preview/{analysed[GLAIVE]}", params={"records": f"{left_id},{right_id}"}).json()["examples"]
+        answer = api.get(f"/preview/{analysed[GLAIVE]}", params={"records": f"{left_id},{right_id}"})
+    examples = answer.json()["examples"]
     by_index = {e["index"]: e for e in examples}
     # Each side, read with its own marked words and without the other side's, is that record's own text
     # (a message's content, then its tool calls as name(arguments)).
