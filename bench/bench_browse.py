@@ -30,7 +30,7 @@ def timed(run: Callable[[], object]) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--file", type=Path, required=True, help="a chat JSONL (e.g. from shared/bench/gen_chat_jsonl.py)")
+    parser.add_argument("--file", type=Path, required=True, help="a chat JSONL (from gen_chat_jsonl.py)")
     args = parser.parse_args()
     store = Path(tempfile.mkdtemp(prefix="bench-browse-"))
     report = analyze_file(args.file, AnalysisOptions(), store)

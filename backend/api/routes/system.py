@@ -57,5 +57,4 @@ async def config(state: StateDep) -> dict[str, Any]:
         "default_max_seq_length": settings.default_max_seq_length,
         "default_tokenizer": settings.default_tokenizer,
         "training_limits": training_limits(),
-        "colab_links": bool(settings.github_token),
     }
