@@ -45,10 +45,11 @@ async function queryFor(page, extra = {}) {
   let note = "";
   if (issue) {
     const listed = await issueRecords(state.sessionId, state.report, issue);
-    query.records = listed.records.join(",") || "-1";
+    if (!listed.records.length) return { query, note: "This issue lists no record numbers.", empty: true };
+    query.records = listed.records.join(",");
     note = listed.note;
   }
-  return { query, note };
+  return { query, note, empty: false };
 }
 
 function pageText(page, pages, total) {
@@ -74,8 +75,10 @@ function renderMissing(list, missing) {
 async function loadPage(page, { focus = null, atRecord = null } = {}) {
   const list = $("preview-list");
   const load = ++latestLoad;
-  const { query, note } = await queryFor(page, atRecord === null ? {} : { at_record: atRecord });
-  const { data } = await getJson(`/preview/${encodeURIComponent(state.sessionId)}`, query);
+  const { query, note, empty } = await queryFor(page, atRecord === null ? {} : { at_record: atRecord });
+  const data = empty
+    ? { examples: [], total_count: 0, page: 1, total_pages: 1, total_examples: state.totalExamples }
+    : (await getJson(`/preview/${encodeURIComponent(state.sessionId)}`, query)).data;
   if (load !== latestLoad) return false;
   const examples = asArray(data?.examples);
   state.page = Number(data?.page ?? page);
