@@ -1,14 +1,21 @@
-// Entry point: loads the page's config, wires the sections together, routes between the flow and
-// the history. Every failure goes through showError, which says what happened and what to do next.
+// Entry point: loads the page's config, wires the sections together, routes between a new upload, one
+// dataset's analysis (#/dataset/<id>, which survives a reload) and the history. Every failure goes through
+// showError, which says what happened and what to do next.
 import { $, show } from "./js/dom.js";
 import { configureApi, describeError, getJson } from "./js/api.js";
-import { getToken, handleUnauthorized, initAuth, onAuthChange } from "./js/auth.js";
+import { getToken, handleUnauthorized, initAuth, isSignedIn, onAuthChange, openSignIn } from "./js/auth.js";
+import { chooseTemplate, initBrowse, setModels, startBrowse } from "./js/browse.js";
+import { modelName, setCatalog } from "./js/catalog.js";
 import { renderDashboard } from "./js/dashboard.js";
 import { initGenerate, startTraining } from "./js/generate.js";
-import { initHistory, showHistory } from "./js/history.js";
-import { chooseTemplate, initPreview, setModels, startPreview } from "./js/preview.js";
-import { initRecommend, startRecommend } from "./js/recommend.js";
-import { initUpload } from "./js/upload.js";
+import { findJob, initHistory, showHistory } from "./js/history.js";
+import { forgetLists } from "./js/records.js";
+import { initRecommend, recommend, setChoice, startRecommend } from "./js/recommend.js";
+import { datasetUrl, isNewAddress, parseRoute, setAddress } from "./js/router.js";
+import { followAnalysis, initUpload, resetProgress, stopFollowing } from "./js/upload.js";
+
+const NAMES_KEY = "slmgen.names"; // session id -> file name, for the heading after a reload
+const current = { sessionId: null, ready: false, applied: "", recs: [], choice: null };
 
 function showError(error) {
   const { message, next } = describeError(error);
@@ -20,6 +27,170 @@ function showError(error) {
 
 function clearError() {
   show($("notice"), false);
+}
+
+function rememberName(sessionId, filename) {
+  try {
+    const names = JSON.parse(localStorage.getItem(NAMES_KEY) ?? "{}");
+    names[sessionId] = filename;
+    const kept = Object.entries(names).slice(-50); // the most recent uploads only
+    localStorage.setItem(NAMES_KEY, JSON.stringify(Object.fromEntries(kept)));
+  } catch {
+    // storage full or disabled: the heading then says "your dataset"
+  }
+}
+
+async function nameOf(sessionId) {
+  try {
+    const known = JSON.parse(localStorage.getItem(NAMES_KEY) ?? "{}")[sessionId];
+    if (known) return known;
+  } catch {
+    // unreadable storage: ask the history instead
+  }
+  const job = await findJob(sessionId);
+  return job?.dataset_filename ?? "your dataset";
+}
+
+// Nothing of a previous dataset stays on screen once another one is asked for (or fails).
+function hideDataset() {
+  for (const id of ["dashboard", "recommend-section", "train-section", "skip-to-model"]) show($(id), false);
+  current.sessionId = null;
+  current.ready = false;
+  current.applied = "";
+  current.recs = [];
+  delete document.body.dataset.sessionId;
+  delete document.body.dataset.analysis;
+}
+
+async function showAnalysis(sessionId, name, { fresh }) {
+  const analysis = await followAnalysis(sessionId, name);
+  if (!analysis || current.sessionId !== sessionId) return false;
+  let distribution = null;
+  try {
+    ({ data: distribution } = await getJson(`/preview/${encodeURIComponent(sessionId)}/distribution`));
+  } catch {
+    distribution = null; // the charts then use the report's own histogram
+  }
+  $("dataset-name").textContent = name;
+  $("dataset-link").textContent = "This page's address reopens this analysis (for you, or for anyone if you uploaded it without signing in).";
+  document.body.dataset.sessionId = sessionId; // for scripts and tests that follow up through the API
+  forgetLists();
+  show($("dashboard"), true);
+  await renderDashboard(sessionId, analysis, distribution, showError);
+  startRecommend(sessionId);
+  show($("skip-to-model"), true);
+  await startBrowse(sessionId, analysis.report ?? analysis);
+  current.ready = true;
+  document.body.dataset.analysis = "ready";
+  if (fresh) {
+    $("dashboard-heading").scrollIntoView({ block: "start" });
+    $("dashboard-heading").focus({ preventScroll: true });
+  }
+  return true;
+}
+
+async function openDataset(sessionId, params, { fresh = false, name = null } = {}) {
+  if (current.sessionId !== sessionId) {
+    hideDataset();
+    if (!fresh) clearError(); // an error about another dataset is not about this one
+    current.sessionId = sessionId;
+    if (!fresh) resetProgress({ uploading: false });
+    const shownName = name ?? (await nameOf(sessionId));
+    try {
+      if (!(await showAnalysis(sessionId, shownName, { fresh: fresh || !params.task }))) return;
+    } catch (error) {
+      if (current.sessionId !== sessionId) return;
+      $("progress-status").textContent = `${shownName} could not be analysed.`;
+      hideDataset();
+      showError(error);
+      if (error.code === "session_not_found" && !isSignedIn()) {
+        openSignIn("If this analysis is yours, sign in as its owner to open it.");
+      }
+      return;
+    }
+  }
+  await applyStep(sessionId, params);
+}
+
+// Brings a ready analysis to the step its address names: a ranking (task, target), a chosen model.
+async function applyStep(sessionId, params) {
+  const key = JSON.stringify(params);
+  if (!current.ready || current.applied === key) return;
+  current.applied = key;
+  if (params.task || params.target) {
+    setChoice({ task: params.task, target: params.target, commercial: params.commercial === "1", noGated: params.no_gated === "1" });
+    current.recs = (await recommend()) ?? [];
+  }
+  if (params.model && current.sessionId === sessionId) {
+    const rec = current.recs.find((r) => r.model_id === params.model) ?? { model_id: params.model, model_name: modelName(params.model) };
+    const job = params.job ? await findJob(sessionId, params.job) : null;
+    const overrides = job?.training_config ?? (params.max_seq_length ? { max_seq_length: Number(params.max_seq_length) } : {});
+    await chooseModel(rec, overrides, job, { focus: false });
+  }
+  if (current.sessionId === sessionId) recordStep(params); // ranking rewrote it without the model
+}
+
+function stepParams(extra = {}) {
+  const choice = current.choice;
+  const base = choice ? { task: choice.task, target: choice.target, commercial: choice.commercial, no_gated: choice.noGated } : {};
+  return { ...base, ...extra };
+}
+
+async function chooseModel(rec, overrides, job = null, { focus = true } = {}) {
+  show($("train-section"), true);
+  await startTraining(current.sessionId, rec, { overrides, job });
+  chooseTemplate(rec.model_id);
+  if (focus) {
+    $("train-heading").scrollIntoView({ block: "start" });
+    $("train-heading").focus({ preventScroll: true });
+  }
+}
+
+// Puts the step reached in the address (no new history entry), as applyStep would read it back.
+function recordStep(params) {
+  const url = datasetUrl(current.sessionId, params);
+  setAddress(url, { replace: true });
+  current.applied = JSON.stringify(parseRoute(url).params);
+}
+
+function onRanked(choice) {
+  current.choice = choice;
+  recordStep(stepParams());
+}
+
+function onChoose(rec, overrides) {
+  recordStep(stepParams({ model: rec.model_id, max_seq_length: overrides.max_seq_length }));
+  chooseModel(rec, overrides).catch(showError);
+}
+
+function route({ force = false } = {}) {
+  if (!isNewAddress() && !force) return;
+  const where = parseRoute();
+  if (where.view === "none") return; // an in-page anchor, not a place
+  const isHistory = where.view === "history";
+  show($("view-flow"), !isHistory);
+  show($("view-history"), isHistory);
+  $("nav-flow").toggleAttribute("aria-current", !isHistory);
+  $("nav-history").toggleAttribute("aria-current", isHistory);
+  if (isHistory) showHistory();
+  else if (where.view === "dataset") openDataset(where.sessionId, where.params).catch(showError);
+  else {
+    stopFollowing();
+    hideDataset();
+    show($("progress-block"), false);
+  }
+}
+
+function wireSkipLinks() {
+  // Skip links move the focus; they must not change the address (which names the page's place).
+  for (const link of document.querySelectorAll(".skip-link")) {
+    link.addEventListener("click", (event) => {
+      event.preventDefault();
+      const target = $(link.getAttribute("href").slice(1));
+      target?.scrollIntoView({ block: "start" });
+      target?.focus();
+    });
+  }
 }
 
 async function loadConfig() {
@@ -35,66 +206,45 @@ async function loadModels() {
   try {
     const { data } = await getJson("/models");
     const models = Array.isArray(data) ? data : data?.models ?? [];
+    setCatalog(models);
     setModels(models);
   } catch {
-    // The template preview is optional; the rest of the page works without the catalogue.
+    // The template preview and model names are extras; the rest of the page works without the catalogue.
   }
-}
-
-async function onAnalysis({ sessionId, filename, analysis }) {
-  $("dataset-name").textContent = filename;
-  document.body.dataset.sessionId = sessionId; // for scripts and tests that follow up through the API
-  const report = renderDashboard(analysis);
-  show($("dashboard"), true);
-  show($("recommend-section"), true);
-  show($("train-section"), false);
-  startRecommend(sessionId);
-  const total = Number(analysis.total_examples ?? report.total_examples ?? 0);
-  await startPreview(sessionId, total);
-  $("dashboard-heading").scrollIntoView({ block: "start" });
-}
-
-async function onChoose(sessionId, recommendation) {
-  show($("train-section"), true);
-  await startTraining(sessionId, recommendation);
-  chooseTemplate(recommendation.model_id);
-  $("train-heading").scrollIntoView({ block: "start" });
-  $("train-heading").focus?.();
-}
-
-function route() {
-  const isHistory = location.hash.startsWith("#/history");
-  show($("view-flow"), !isHistory);
-  show($("view-history"), isHistory);
-  $("nav-flow").toggleAttribute("aria-current", !isHistory);
-  $("nav-history").toggleAttribute("aria-current", isHistory);
-  if (isHistory) showHistory();
 }
 
 async function start() {
   configureApi({ getToken, onUnauthorized: handleUnauthorized });
   $("notice-close").addEventListener("click", clearError);
+  wireSkipLinks();
   const config = await loadConfig();
   initAuth(config);
   onAuthChange(() => {
-    if (location.hash.startsWith("#/history")) showHistory();
+    const where = parseRoute();
+    if (where.view === "history") showHistory();
+    if (where.view === "dataset" && !current.ready) route({ force: true }); // opened before signing in
   });
-  let sessionId = null;
   initUpload(config, {
-    onStart: clearError,
+    onStart: () => {
+      clearError();
+      hideDataset();
+      setAddress("#/", { replace: true });
+    },
     onError: showError,
-    onAnalysis: async (result) => {
-      sessionId = result.sessionId;
-      await onAnalysis(result);
+    onUploaded: async ({ sessionId, filename }) => {
+      rememberName(sessionId, filename);
+      setAddress(datasetUrl(sessionId));
+      await openDataset(sessionId, {}, { fresh: true, name: filename });
     },
   });
-  initPreview(showError);
-  initRecommend({ onError: showError, onClear: clearError, onChoose: (rec) => onChoose(sessionId, rec) });
-  initGenerate({ onError: showError, onClear: clearError });
+  initBrowse(showError);
+  initRecommend({ onError: showError, onClear: clearError, onChoose, onRanked });
+  initGenerate({ onError: showError, onClear: clearError, limits: config.training_limits });
   initHistory({ onError: showError });
-  window.addEventListener("hashchange", route);
-  route();
   await loadModels();
+  window.addEventListener("hashchange", () => route());
+  window.addEventListener("popstate", () => route());
+  route();
   document.body.dataset.ready = "true"; // lets tests (and scripts) know the page is wired up
 }
 

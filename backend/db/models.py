@@ -79,6 +79,11 @@ class Notebook(Base):
     expires_at: Mapped[datetime]
     colab_url: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    # --- web page (issue 14): what went into the notebook, shown in the history (migration 0006) ---
+    examples_included: Mapped[int | None] = mapped_column(Integer)
+    examples_left_out: Mapped[int | None] = mapped_column(Integer)  # usable, but nothing to train on
+    records_unusable: Mapped[int | None] = mapped_column(Integer)  # records of the file the analysis refused
+    left_out_examples: Mapped[list[Any] | None] = mapped_column(JSON)  # [[record number, reason]], first 20
 
 
 class Job(Base):

@@ -240,14 +240,12 @@ async def list_expired_anonymous_notebooks(session: AsyncSession, now: datetime)
     return list(rows)
 
 
-async def download_tokens(session: AsyncSession, notebook_ids: Sequence[str]) -> dict[str, str]:
-    """notebook id -> its download token, for the given ids that still exist."""
+async def notebooks_by_id(session: AsyncSession, notebook_ids: Sequence[str]) -> dict[str, Notebook]:
+    """notebook id -> its row, for the given ids that still exist (the history's notebook facts)."""
     if not notebook_ids:
         return {}
-    rows = await session.execute(
-        select(Notebook.id, Notebook.download_token).where(Notebook.id.in_(list(notebook_ids)))
-    )
-    return {notebook_id: token for notebook_id, token in rows.tuples()}
+    rows = await session.scalars(select(Notebook).where(Notebook.id.in_(list(notebook_ids))))
+    return {notebook.id: notebook for notebook in rows}
 
 
 # --- datasets out (Hub): saved Hub tokens (the value is encrypted by the caller; never plain text here) ---
@@ -270,3 +268,4 @@ async def put_hub_token(session: AsyncSession, owner_id: str, token_encrypted: s
 async def delete_hub_token(session: AsyncSession, owner_id: str) -> bool:
     result = await session.execute(delete(HubToken).where(HubToken.owner_id == owner_id))
     return _rowcount(result) > 0
+

@@ -116,7 +116,16 @@ async def _dataset_to_delete(session: AsyncSession, user: User, job: Job) -> Dat
     return dataset if dataset is not None and is_visible_to(dataset.owner_id, user) else None
 
 
-async def download_urls(session: AsyncSession, jobs: list[Job]) -> dict[str, str]:
-    """job id -> the download link of its notebook, for jobs that have one."""
-    tokens = await repo.download_tokens(session, [j.notebook_id for j in jobs if j.notebook_id])
-    return {j.id: f"/download/{tokens[j.notebook_id]}" for j in jobs if j.notebook_id in tokens}
+async def notebook_facts(session: AsyncSession, jobs: list[Job]) -> dict[str, dict[str, Any]]:
+    """job id -> its notebook's download link, link expiry and how many examples went into it."""
+    notebooks = await repo.notebooks_by_id(session, [j.notebook_id for j in jobs if j.notebook_id])
+    facts: dict[str, dict[str, Any]] = {}
+    for job in jobs:
+        notebook = notebooks.get(job.notebook_id or "")
+        if notebook is not None:
+            facts[job.id] = {"download_url": f"/download/{notebook.download_token}",
+                             "notebook_expires_at": datasets.as_aware(notebook.expires_at),
+                             "notebook_examples": notebook.examples_included,
+                             "notebook_examples_left_out": notebook.examples_left_out,
+                             "notebook_records_unusable": notebook.records_unusable}
+    return facts

@@ -22,6 +22,7 @@ from backend.core.errors import CoreError, ExpiredError, NotFoundError
 from backend.core.notebook import (
     EMBED_LIMIT_BYTES,
     DataSource,
+    DataStats,
     TrainingConfig,
     notebook_bytes,
     plan_notebook,
@@ -48,11 +49,24 @@ class GeneratedNotebook:
     expires_at: datetime
     size_bytes: int
     model_id: str
+    examples_included: int = 0
+    examples_left_out: int = 0
+    left_out: tuple[tuple[int, str], ...] = ()  # (record number, why), the first few
+    records_total: int = 0  # records in the uploaded file
+    records_unusable: int = 0  # records the analysis could not use (never reach the notebook)
+
+
+@dataclass(frozen=True)
+class RenderedFile:
+    stored_name: str
+    size: int
+    data: bytes
+    stats: DataStats  # what went into the notebook: examples counted, the ones left out and why
 
 
 def render_to_file(entry: ModelEntry, store: Path, profile: DatasetProfile, config: TrainingConfig,
                    source: DataSource, dataset_name: str, target_dir: Path, notebook_id: str,
-                   ) -> tuple[str, int, bytes]:
+                   ) -> RenderedFile:
     """CPU-bound: plan, render, validate, write atomically. Runs in a worker thread."""
     # Related examples (duplicates, shared prompts) go to the same side of the notebook's eval split. Data too
     # large to embed is refused by the planner (413) without this pass.
@@ -72,7 +86,7 @@ def render_to_file(entry: ModelEntry, store: Path, profile: DatasetProfile, conf
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return stored_name, len(data), data
+    return RenderedFile(stored_name, len(data), data, plan.stats)
 
 
 def download_name(stored_name: str) -> str:
@@ -87,9 +101,11 @@ async def generate_notebook(state: AppState, user: User | None, client: str, ses
     report = await finished_report(state, dataset)
     entry = load_catalog().get(model_id)
     notebook_id = secrets.token_urlsafe(16)
-    stored_name, size, data = await asyncio.to_thread(
+    rendered = await asyncio.to_thread(
         render_to_file, entry, store_dir(state, dataset), report.profile(), config, source,
         dataset.filename, state.settings.notebooks_dir, notebook_id)
+    stored_name, size, data, stats = rendered.stored_name, rendered.size, rendered.data, rendered.stats
+    left_out = [[index, reason] for index, reason in stats.skipped]
     token = secrets.token_urlsafe(32)
     expires = utcnow() + timedelta(hours=state.settings.download_link_ttl_hours)
     owner = user.id if user else None
@@ -101,7 +117,9 @@ async def generate_notebook(state: AppState, user: User | None, client: str, ses
             await repo.add_notebook(session, Notebook(
                 id=notebook_id, dataset_id=session_id, owner_id=owner, model_id=entry.model_id,
                 training_config=config.model_dump(exclude_none=True), stored_name=stored_name, size_bytes=size,
-                download_token=token, expires_at=expires, colab_url=colab_url))
+                download_token=token, expires_at=expires, colab_url=colab_url,
+                examples_included=stats.num_examples, examples_left_out=stats.skipped_count,
+                records_unusable=report.records_unusable, left_out_examples=left_out))
             if owner:
                 await repo.record_job_progress(
                     session, owner, session_id, model_id=entry.model_id,
@@ -113,7 +131,9 @@ async def generate_notebook(state: AppState, user: User | None, client: str, ses
     return GeneratedNotebook(notebook_id=notebook_id, notebook_path=download_name(stored_name),
                              download_url=f"/download/{token}", colab_url=colab_url,
                              colab_instructions=instructions, expires_at=expires, size_bytes=size,
-                             model_id=entry.model_id)
+                             model_id=entry.model_id, examples_included=stats.num_examples,
+                             examples_left_out=stats.skipped_count, left_out=stats.skipped,
+                             records_total=report.records_total, records_unusable=report.records_unusable)
 
 
 async def _colab_link(data: bytes, filename: str, token: str | None,
@@ -162,4 +182,7 @@ def generated_payload(result: GeneratedNotebook) -> dict[str, Any]:
         "download_url": result.download_url, "notebook_id": result.notebook_id,
         "colab_instructions": result.colab_instructions, "expires_at": result.expires_at.isoformat(),
         "size_bytes": result.size_bytes, "model_id": result.model_id,
+        "examples_included": result.examples_included, "examples_left_out": result.examples_left_out,
+        "left_out": [{"index": index, "reason": reason} for index, reason in result.left_out],
+        "records_total": result.records_total, "records_unusable": result.records_unusable,
     }

@@ -82,13 +82,43 @@ export function uploadFile(file, onProgress) {
   });
 }
 
+// What to do next, per error code: each failure gets its own advice, never a generic line.
 const ADVICE_BY_CODE = {
+  empty_file: "Choose the file that holds your examples: this one has no content (an export that did not finish?).",
+  missing_file: "Choose a file first, then upload it.",
   not_a_dataset: "Upload the dataset itself: a JSONL, JSON, CSV or Parquet file of chat examples.",
   unsupported_encoding: "Save the file as UTF-8 (or UTF-16 with a byte-order mark) and upload it again.",
   payload_too_large: "Upload a smaller file: split it, or remove records you do not need.",
-  expired: "Upload the file again to start a new session.",
+  decompressed_too_large: "The file unpacks past this server's limit: upload an uncompressed part of it, or fewer records.",
+  not_multipart: "Upload the file again from this page: the request did not carry a file.",
+  malformed_upload: "Upload the file again: it arrived incomplete or damaged.",
+  expired: "Upload the file again to start a new session; sign in to keep your datasets.",
+  session_not_found: "Upload the file again. If this analysis is yours and you were signed in, sign in again as its owner.",
+  upload_missing: "Upload the file again: the server no longer has the original.",
+  store_not_found: "Run the analysis again: upload the file once more.",
   not_ready: "Wait for the analysis to finish, then try again.",
+  analysis_not_ready: "Wait for the analysis to finish, then try again.",
+  analysis_running: "Wait for the running analysis to finish (the progress bar above), then try again.",
+  analysis_queue_full: "The server is busy with other analyses: try again in a minute.",
+  analysis_crashed: "Upload the file again; if it keeps happening the file may be too large for this server.",
+  analysis_failed: "Upload the file again; if it keeps failing, the server log says why.",
+  storage_unavailable: "Try again later: the server could not write its files (ask whoever runs it).",
   rate_limited: "Wait a little, then try again.",
+  unknown_tokenizer: "Leave the tokenizer at the server's default, or choose one the server knows.",
+  tokenizer_unavailable: "Leave the tokenizer at the server's default, or choose one the server knows.",
+  empty_dataset: "Fix the issues listed in the analysis so that some examples are usable, then upload again.",
+  no_trainable_examples: "Each example needs an assistant reply to learn from: fix the listed issues and upload again.",
+  dataset_too_large_to_embed: "Split the dataset, or generate the notebook through the API with a URL or Hub data source.",
+  model_not_found: "Choose one of the recommended models.",
+  job_not_found: "Open the history again: this job was deleted (perhaps in another tab).",
+  notebook_not_found: "Generate the notebook again from its dataset.",
+  link_expired: "Generate the notebook again, or sign in as its owner to download it.",
+  gist_failed: "Download the notebook and open it in Colab yourself (the steps are below).",
+  github_token_rejected: "Download the notebook and open it in Colab yourself; the server's GitHub token needs renewing.",
+  record_unusable: "Look at the records that could not be used, under Issues, for what to fix in the file.",
+  record_out_of_range: "Enter a record number from 0 up to the last record of the file.",
+  record_filtered_out: "Clear the filters, then go to the record again.",
+  route_missing: "Update the server: this page needs a newer version of it.",
 };
 
 // Turns any error into {message, next}: what happened, and what the person can do about it.
@@ -106,12 +136,12 @@ export function describeError(error) {
   if (error.status === 401) {
     return { message: `Your session has expired or is not valid: ${error.detail}`, next: "Sign in again to continue." };
   }
-  if (error.status === 404) {
-    return { message: error.detail, next: advice || "Upload the file again: anonymous uploads are kept for a limited time." };
-  }
-  if (error.status === 413) return { message: error.detail, next: advice || ADVICE_BY_CODE.payload_too_large };
+  if (advice) return { message: error.detail, next: advice };
+  if (error.status === 404) return { message: error.detail, next: "Upload the file again: anonymous uploads are kept for a limited time." };
+  if (error.status === 413) return { message: error.detail, next: ADVICE_BY_CODE.payload_too_large };
   if (error.status >= 500) {
     return { message: error.detail, next: "Try again in a moment; if it keeps failing, the server log says why." };
   }
-  return { message: error.detail, next: advice || "Check the values you entered and try again." };
+  if (error.fields.length) return { message: error.detail, next: "Correct the marked fields, then try again." };
+  return { message: error.detail, next: "Try again; if it keeps failing, reload the page." };
 }

@@ -21,8 +21,19 @@ function dataTable(caption, headers, rows) {
   );
 }
 
-// bins: [{label, count}] drawn as vertical bars.
-export function drawHistogram(figure, title, bins) {
+// Where a token length falls along bins of equal width on screen (log bins: each one a slot).
+function slotPosition(bins, value) {
+  const i = bins.findIndex((b) => value >= b.lo && value < b.hi);
+  if (i < 0) return value < bins[0].lo ? 0 : bins.length;
+  const { lo, hi } = bins[i];
+  const within = lo > 0 ? Math.log(value / lo) / Math.log(hi / lo) : (value - lo) / (hi - lo);
+  return i + within;
+}
+
+// bins: [{label, short, count, lo?, hi?}] drawn as vertical bars, one equal slot each (log-spaced bins
+// make a log axis). options.marker {value, label} draws a vertical line (max_seq_length); options.onBar
+// makes a bar clickable (the data table below offers the same numbers to everyone).
+export function drawHistogram(figure, title, bins, options = {}) {
   figure.replaceChildren(el("figcaption", { text: title }));
   if (!bins.length) {
     figure.append(el("p", { class: "hint", text: "No data to chart." }));
@@ -33,7 +44,9 @@ export function drawHistogram(figure, title, bins) {
   const plotHeight = HEIGHT - MARGIN.top - MARGIN.bottom;
   const slot = plotWidth / bins.length;
   const summary = bins.map((b) => `${b.label}: ${b.count}`).join(", ");
-  const chart = svg("svg", { viewBox: `0 0 ${WIDTH} ${HEIGHT}`, role: "img", "aria-label": `${title}. ${summary}` });
+  const marker = options.marker;
+  const markerText = marker ? ` ${marker.label}.` : "";
+  const chart = svg("svg", { viewBox: `0 0 ${WIDTH} ${HEIGHT}`, role: "img", "aria-label": `${title}. ${summary}.${markerText}` });
   chart.append(svg("title", {}, `${title}: ${summary}`));
   for (const tick of [0, 0.5, 1]) {
     const y = MARGIN.top + plotHeight * (1 - tick);
@@ -47,14 +60,27 @@ export function drawHistogram(figure, title, bins) {
     const bar = svg("rect", {
       x: x + 1, y: MARGIN.top + plotHeight - barHeight, width: Math.max(1, slot - 2), height: barHeight, class: "bar",
     });
-    bar.append(svg("title", {}, `${bin.label}: ${formatNumber(bin.count)}`));
+    bar.append(svg("title", {}, `${bin.label}: ${formatNumber(bin.count)}${options.onBar && bin.count ? " (click to list them)" : ""}`));
+    if (options.onBar && bin.count) {
+      bar.classList.add("clickable");
+      bar.addEventListener("click", () => options.onBar(bin));
+    }
     chart.append(bar);
     if (i % labelEvery === 0) {
       chart.append(svg("text", { x: x + slot / 2, y: HEIGHT - MARGIN.bottom + 16, class: "axis", "text-anchor": "middle" }, bin.short ?? bin.label));
     }
   });
-  chart.append(svg("text", { x: MARGIN.left + plotWidth / 2, y: HEIGHT - 6, class: "axis-title", "text-anchor": "middle" }, "tokens per example"));
-  figure.append(chart, dataTable(title, ["Tokens", "Examples"], bins.map((b) => [b.label, formatNumber(b.count)])));
+  if (marker && bins[0].lo !== undefined) {
+    const x = MARGIN.left + slotPosition(bins, marker.value) * slot;
+    chart.append(
+      svg("line", { x1: x, x2: x, y1: MARGIN.top - 4, y2: MARGIN.top + plotHeight, class: "marker-line", "data-value": marker.value }),
+      svg("text", { x: Math.min(x + 4, WIDTH - MARGIN.right - 4), y: MARGIN.top + 8, class: "axis marker-label", "text-anchor": x > WIDTH * 0.7 ? "end" : "start" }, marker.short ?? marker.label),
+    );
+  }
+  chart.append(svg("text", { x: MARGIN.left + plotWidth / 2, y: HEIGHT - 6, class: "axis-title", "text-anchor": "middle" }, options.axisTitle ?? "tokens per example"));
+  figure.append(chart);
+  if (marker) figure.append(el("p", { class: "hint chart-marker", text: marker.label }));
+  figure.append(dataTable(title, ["Tokens", "Examples"], bins.map((b) => [b.label, formatNumber(b.count)])));
 }
 
 // items: [{label, count}] drawn as horizontal bars, largest first.

@@ -1,8 +1,10 @@
-// The analysis dashboard: headline cards, charts, issues by severity, duplicate groups.
+// The analysis dashboard: headline cards, charts (token lengths on log bins with the max_seq_length line),
+// issues by severity with their records, duplicate groups.
 // The report's shape is read defensively: a missing field shows as "–", never breaks the page.
-import { $, el, clear, pick, asArray, formatNumber, formatPercent, humanize } from "./dom.js";
+import { $, el, clear, pick, asArray, formatNumber, formatPercent, humanize, rovingGroup } from "./dom.js";
 import { drawBars, drawHistogram } from "./charts.js";
-import { findRecord, renderExample, showRecord } from "./preview.js";
+import { filterByIssue, filterByLength, showRecord } from "./browse.js";
+import { renderDuplicates } from "./duplicates.js";
 
 const SEVERITIES = [
   { key: "error", label: "Errors" },
@@ -59,21 +61,33 @@ function renderCards(analysis, report) {
   clear($("cards")).append(...cards);
 }
 
-function histogramBins(analysis, report) {
-  const histogram = asArray(pick(report, "distributions", "tokens_per_example", "histogram"));
-  if (histogram.length) {
-    return histogram.map((b) => ({
-      label: `${formatNumber(b.lo)}–${formatNumber(b.hi)}`,
-      short: formatNumber(b.lo),
-      count: Number(b.count ?? 0),
-    }));
-  }
-  const buckets = report.token_distribution ?? analysis.token_distribution ?? {};
-  return Object.entries(buckets).map(([label, count]) => ({ label, count: Number(count) }));
+function logBins(distribution) {
+  return asArray(distribution?.tokens_log_histogram).map((b) => ({
+    lo: b.lo, hi: b.hi, count: Number(b.count ?? 0),
+    label: `${formatNumber(b.lo)}–${formatNumber(b.hi - 1)}`, short: formatNumber(b.lo),
+  }));
 }
 
-function renderCharts(analysis, report) {
-  drawHistogram($("token-chart"), "Tokens per example", histogramBins(analysis, report));
+function linearBins(report) {
+  return asArray(pick(report, "distributions", "tokens_per_example", "histogram")).map((b) => ({
+    label: `${formatNumber(b.lo)}–${formatNumber(b.hi)}`, short: formatNumber(b.lo), count: Number(b.count ?? 0),
+  }));
+}
+
+function renderCharts(report, distribution) {
+  const bins = logBins(distribution);
+  const maxLength = Number(distribution?.max_seq_length ?? report.truncation?.max_seq_length);
+  const over = Number(distribution?.examples_over_max_seq_length ?? report.truncation?.examples_over ?? 0);
+  const marker = Number.isFinite(maxLength)
+    ? { value: maxLength, short: `max_seq_length ${formatNumber(maxLength)}`,
+        label: `The line is max_seq_length (${formatNumber(maxLength)} tokens): ${formatNumber(over)} examples are longer and would be cut.` }
+    : null;
+  if (bins.length) {
+    drawHistogram($("token-chart"), "Tokens per example (log scale)", bins,
+      { marker, onBar: (bin) => filterByLength(bin.lo, bin.hi - 1) });
+  } else {
+    drawHistogram($("token-chart"), "Tokens per example", linearBins(report));
+  }
   const roles = report.roles && typeof report.roles === "object" ? report.roles : {};
   drawBars($("role-chart"), "Messages by role", Object.entries(roles).map(([label, count]) => ({ label, count: Number(count) })));
 }
@@ -89,13 +103,17 @@ function renderIssue(issue) {
   const examples = asArray(issue.examples);
   const count = Number(issue.count ?? examples.length);
   const more = count > examples.length && examples.length ? el("span", { class: "hint", text: ` and ${formatNumber(count - examples.length)} more` }) : null;
+  const listAll = examples.length
+    ? el("button", { type: "button", class: "list-all", onclick: () => filterByIssue(issue.code) }, `List ${count > 1 ? `all ${formatNumber(count)}` : "it"} in the examples`)
+    : null;
+  const chips = examples.length ? rovingGroup(el("span", { class: "chips" }, examples.map(recordButton)), `Records with: ${issue.title ?? humanize(issue.code)}`) : null;
   return el(
     "li",
     { class: `issue severity-${issue.severity}`, dataset: { code: issue.code ?? "" } },
     el("p", { class: "issue-title" }, el("strong", { text: issue.title ?? humanize(issue.code) }), ` · ${formatNumber(count)}`),
     issue.detail ? el("p", { text: issue.detail }) : null,
     issue.advice ? el("p", { class: "advice", text: `What to do: ${issue.advice}` }) : null,
-    examples.length ? el("p", { class: "records" }, "Records: ", examples.map(recordButton), more) : null,
+    examples.length ? el("p", { class: "records" }, "Records: ", chips, more, " ", listAll) : null,
   );
 }
 
@@ -116,71 +134,6 @@ function renderIssues(report) {
   const known = new Set(SEVERITIES.map((s) => s.key));
   const others = issues.filter((i) => i.severity && !known.has(i.severity));
   if (others.length) box.append(el("ul", { class: "issue-list" }, others.map(renderIssue)));
-}
-
-// A group may be a list of record numbers, of {index, line}, or an object holding such a list.
-function groupMembers(group) {
-  const list = Array.isArray(group) ? group : asArray(group?.records ?? group?.indexes ?? group?.indices ?? group?.members ?? group?.examples);
-  return list.map((m) => (typeof m === "number" ? { index: m } : m)).filter((m) => typeof m?.index === "number");
-}
-
-async function compareGroup(members, target, button) {
-  button.disabled = true;
-  try {
-    const found = await Promise.all(members.slice(0, 3).map((m) => findRecord(m.index)));
-    clear(target).append(...found.filter(Boolean).map((f) => renderExample(f.example)));
-    if (!found.some(Boolean)) target.append(el("p", { class: "hint", text: "These records are not among the usable examples." }));
-  } finally {
-    button.disabled = false;
-  }
-}
-
-function renderGroup(group, number) {
-  const members = groupMembers(group);
-  const side = el("div", { class: "side-by-side" });
-  const button = el("button", { type: "button", text: "Compare side by side" });
-  button.addEventListener("click", () => compareGroup(members, side, button));
-  return el(
-    "li",
-    { class: "dup-group" },
-    el("p", {}, `Group ${number}: `, members.map((m) => recordButton(m)), members.length >= 2 ? button : null),
-    side,
-  );
-}
-
-const DUPLICATE_KINDS = [
-  { key: "exact", title: "Exact duplicates", note: "Records whose conversation repeats another one exactly (extra keys ignored)." },
-  { key: "near", title: "Near-duplicates", note: "" },
-  { key: "prompt", title: "Same prompt, different answers", note: "Records that share their user turns." },
-];
-
-function renderDuplicates(report) {
-  const box = clear($("duplicates"));
-  const duplicates = report.duplicates ?? {};
-  let shown = 0;
-  for (const kind of DUPLICATE_KINDS) {
-    const section = duplicates[kind.key];
-    if (!section) continue;
-    const groups = asArray(Array.isArray(section) ? section : section.groups);
-    const count = section.count ?? section.duplicate_records ?? groups.reduce((n, g) => n + Math.max(0, groupMembers(g).length - 1), 0);
-    const groupCount = section.groups_count ?? section.group_count ?? groups.length;
-    let note = kind.note;
-    if (kind.key === "near" && section.threshold !== undefined) {
-      note = `Similarity ≥ ${formatNumber(Number(section.threshold), 2)} by ${section.method ?? "MinHash"} over ${section.hashed_text ?? "the conversation text"}.`;
-    }
-    const list = groups.slice(0, 20).map((g, i) => renderGroup(g, i + 1));
-    box.append(
-      el(
-        "section",
-        { class: "dup-kind", dataset: { kind: kind.key } },
-        el("h4", { text: `${kind.title}: ${formatNumber(count)} records in ${formatNumber(groupCount)} groups` }),
-        note ? el("p", { class: "hint", text: note }) : null,
-        list.length ? el("ol", { class: "dup-groups" }, list) : null,
-      ),
-    );
-    shown += 1;
-  }
-  if (!shown) box.append(el("p", { text: "No duplicate information in this report." }));
 }
 
 function describeFile(report) {
@@ -208,22 +161,29 @@ function renderUnusable(report) {
 function languagesCard(report) {
   const shares = pick(report, "languages", "shares");
   if (!shares || typeof shares !== "object") return null;
-  const top = Object.entries(shares).sort((a, b) => b[1] - a[1]).slice(0, 4);
+  const top = Object.entries(shares).filter(([, share]) => share > 0).sort((a, b) => b[1] - a[1]).slice(0, 4);
   if (!top.length) return null;
-  return card("Languages", top.map(([code]) => code).join(", "),
-    el("p", { class: "hint", text: top.map(([code, share]) => `${code} ${formatPercent(share)}`).join(" · ") }));
+  const label = (code) => (code === "und" ? "undetermined" : code);
+  return card("Languages", top.map(([code]) => label(code)).join(", "),
+    el("p", { class: "hint", text: top.map(([code, share]) => `${label(code)} ${formatShare(share)}`).join(" · ") }));
 }
 
-export function renderDashboard(analysis) {
+// A share as a percentage that never reads 0% for something that is there.
+function formatShare(share) {
+  if (share >= 0.01) return formatPercent(share);
+  return share >= 0.0005 ? `${(share * 100).toFixed(1)}%` : "under 0.1%";
+}
+
+export async function renderDashboard(sessionId, analysis, distribution, onError) {
   const report = analysis.report && typeof analysis.report === "object" ? analysis.report : analysis;
   describeFile(report);
   renderCards(analysis, report);
   const languages = languagesCard(report);
   if (languages) $("cards").append(languages);
   renderUnusable(report);
-  renderCharts(analysis, report);
+  renderCharts(report, distribution);
   renderIssues(report);
-  renderDuplicates(report);
+  await renderDuplicates(sessionId, report, $("duplicates"), onError);
   const share = report.system_prompt_share;
   if (share !== undefined) $("cards").append(card("System prompts", formatPercent(share), el("p", { class: "hint", text: `multi-turn: ${formatPercent(report.multi_turn_share)}` })));
   return report;

@@ -95,3 +95,47 @@ export function asArray(value) {
 export function humanize(code) {
   return String(code ?? "").replaceAll("_", " ").replace(/^\w/, (c) => c.toUpperCase());
 }
+
+// One tab stop for a group of buttons (record chips): Tab enters the group at its current button,
+// arrow keys, Home and End move inside it. Keeps the keyboard path short on long issue lists.
+export function rovingGroup(container, label) {
+  const items = () => [...container.querySelectorAll("button")];
+  container.setAttribute("role", "toolbar");
+  if (label) container.setAttribute("aria-label", label);
+  items().forEach((item, i) => item.setAttribute("tabindex", i === 0 ? "0" : "-1"));
+  const moveTo = (target) => {
+    for (const item of items()) item.setAttribute("tabindex", item === target ? "0" : "-1");
+    target.focus();
+  };
+  container.addEventListener("keydown", (event) => {
+    const list = items();
+    const at = list.indexOf(document.activeElement);
+    if (at < 0) return;
+    const next = {
+      ArrowRight: at + 1, ArrowDown: at + 1, ArrowLeft: at - 1, ArrowUp: at - 1, Home: 0, End: list.length - 1,
+    }[event.key];
+    if (next === undefined) return;
+    event.preventDefault();
+    moveTo(list[Math.max(0, Math.min(list.length - 1, next))]);
+  });
+  container.addEventListener("click", (event) => {
+    const item = event.target.closest?.("button");
+    if (item && container.contains(item)) {
+      for (const other of items()) other.setAttribute("tabindex", other === item ? "0" : "-1");
+    }
+  });
+  return container;
+}
+
+// A button that keeps its focus while its request runs (a disabled button drops focus to the page).
+export async function whileBusy(button, work) {
+  if (button.getAttribute("aria-disabled") === "true") return undefined;
+  button.setAttribute("aria-disabled", "true");
+  button.setAttribute("aria-busy", "true");
+  try {
+    return await work();
+  } finally {
+    button.removeAttribute("aria-disabled");
+    button.removeAttribute("aria-busy");
+  }
+}

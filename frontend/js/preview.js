@@ -1,56 +1,101 @@
-// The paged list of examples, optionally laid out in a model's chat template, and record look-up
-// by record number (for links from issues and duplicate groups).
-import { $, el, clear, show, asArray, formatNumber } from "./dom.js";
-import { getJson } from "./api.js";
-import { familyLabel, renderTemplate, templateFamily } from "./chat_template.js";
+// One example on screen: its messages (tool calls inside the assistant turn that makes them, tool results
+// with their call), the tools it offers, or its layout in a model's chat template. Long messages are cut
+// to a few lines with a button to show them whole: no scroll box inside the page, so no extra tab stop.
+import { el, asArray, formatNumber } from "./dom.js";
+import { renderTemplate } from "./chat_template.js";
 
-const state = { sessionId: null, page: 1, pageSize: 5, total: 0, template: null, highlight: null, onError: () => {} };
-const modelsById = new Map();
+const LONG_CHARS = 1200;
+const LONG_LINES = 24;
 
-async function fetchPage(page, pageSize) {
-  const { data } = await getJson(`/preview/${encodeURIComponent(state.sessionId)}`, { page, page_size: pageSize });
-  return { examples: asArray(data?.examples), total: Number(data?.total_count ?? 0) };
-}
-
-// Preview pages count usable examples; a record number can be larger than its position when
-// earlier records could not be used, so search positions for the record's number.
-export async function findRecord(index) {
-  let lo = 0;
-  let hi = Math.min(index, Math.max(state.total - 1, 0));
-  let guess = hi;
-  while (lo <= hi) {
-    const { examples } = await fetchPage(guess + 1, 1);
-    const found = examples[0];
-    if (!found) return null;
-    if (found.index === index) return { example: found, position: guess };
-    if (found.index > index) hi = guess - 1;
-    else lo = guess + 1;
-    guess = Math.floor((lo + hi) / 2);
+function prettyJson(text) {
+  if (typeof text !== "string") return JSON.stringify(text ?? null, null, 2);
+  try {
+    return JSON.stringify(JSON.parse(text), null, 2);
+  } catch {
+    return text; // not JSON (some datasets write arguments as prose): shown as written
   }
-  return null;
 }
 
-function renderMessages(messages) {
+function isLong(text) {
+  return text.length > LONG_CHARS || text.split("\n").length > LONG_LINES;
+}
+
+// Wraps a block that may be long: clamped with a toggle button when it is.
+function clampable(node, text) {
+  if (!isLong(text)) return node;
+  node.classList.add("clamped");
+  const button = el("button", { type: "button", class: "show-all", "aria-expanded": "false", text: `Show all ${formatNumber(text.length)} characters` });
+  button.addEventListener("click", () => {
+    const open = node.classList.toggle("clamped");
+    button.setAttribute("aria-expanded", String(!open));
+    button.textContent = open ? `Show all ${formatNumber(text.length)} characters` : "Show less";
+  });
+  return [node, button];
+}
+
+function toolCall(call) {
+  const fn = call?.function ?? {};
+  const name = fn.name ?? call?.name ?? "(unnamed)";
+  const args = prettyJson(fn.arguments ?? call?.arguments ?? "");
   return el(
-    "ol",
-    { class: "messages" },
-    asArray(messages).map((m) =>
-      el(
-        "li",
-        { class: `message role-${String(m.role).replace(/[^a-z_]/gi, "")}` },
-        el("span", { class: "role", text: m.role }),
-        el("div", { class: "content", text: typeof m.content === "string" ? m.content : JSON.stringify(m.content) }),
-        Array.isArray(m.tool_calls) ? el("pre", { class: "tool-calls", text: JSON.stringify(m.tool_calls, null, 2) }) : null,
-      ),
-    ),
+    "div",
+    { class: "tool-call" },
+    el("p", { class: "tool-call-name" }, "Calls ", el("code", { text: name }), call?.id ? el("span", { class: "hint", text: ` (call ${call.id})` }) : null),
+    clampable(el("pre", { class: "tool-args", "aria-label": `Arguments of ${name}`, text: args }), args),
   );
 }
 
-function renderTemplated(messages) {
-  const segments = renderTemplate(messages, state.template.family);
+function messageItem(message, language) {
+  const role = String(message.role ?? "");
+  const content = typeof message.content === "string" ? message.content : JSON.stringify(message.content ?? "");
+  const calls = asArray(message.tool_calls);
+  const body = el("div", { class: "body" });
+  if (role === "tool") {
+    const shown = prettyJson(content);
+    body.append(
+      message.tool_call_id ? el("p", { class: "hint", text: `Result of call ${message.tool_call_id}` }) : null,
+      clampable(el("pre", { class: "tool-result", text: shown }), shown),
+    );
+  } else if (content || !calls.length) {
+    body.append(clampable(el("div", { class: "content", lang: language, text: content }), content));
+  }
+  body.append(...calls.map(toolCall));
   return el(
+    "li",
+    { class: `message role-${role.replace(/[^a-z_]/gi, "")}`, dataset: { role } },
+    el("span", { class: "role", text: message.name ? `${role} (${message.name})` : role }),
+    body,
+  );
+}
+
+function toolsSchema(tools) {
+  if (tools === undefined || tools === null || tools === "") return null;
+  let parsed = tools;
+  if (typeof tools === "string") {
+    try {
+      parsed = JSON.parse(tools);
+    } catch {
+      parsed = null;
+    }
+  }
+  if (Array.isArray(parsed) && parsed.length === 0) return null; // "[]": the example offers no tools
+  const list = Array.isArray(parsed) ? parsed : [];
+  const names = list.map((t) => t?.name ?? t?.function?.name).filter(Boolean);
+  const text = prettyJson(tools);
+  return el(
+    "details",
+    { class: "tools" },
+    el("summary", { text: names.length ? `Tools offered (${names.length}): ${names.join(", ")}` : "Tools offered (schema)" }),
+    el("pre", { class: "tools-schema", text }),
+  );
+}
+
+function templated(messages, family, language) {
+  const segments = renderTemplate(messages, family);
+  const text = segments.map((s) => s.text).join("");
+  const pre = el(
     "pre",
-    { class: "templated" },
+    { class: "templated", lang: language },
     segments.map((s) => {
       if (s.kind === "trained") return el("mark", { class: "trained", text: s.text });
       if (s.kind === "trained-marker") return el("mark", { class: "trained marker", text: s.text });
@@ -58,109 +103,27 @@ function renderTemplated(messages) {
       return s.text;
     }),
   );
+  return clampable(pre, text);
 }
 
-export function renderExample(example) {
+// example: a GET /preview example. template: {family} or null.
+export function renderExample(example, template = null) {
   const heading = `Record #${example.index}`;
+  const where = example.line ? `line ${formatNumber(example.line)} · ` : "";
+  // lang on the dataset's own text (not on the page's labels), so screen readers pronounce it right
+  const language = example.language && example.language !== "und" ? example.language : null;
   return el(
     "article",
-    { class: "example", id: `record-${example.index}`, tabindex: "-1", "aria-label": heading },
+    { class: "example", id: `record-${example.index}`, tabindex: "-1", "aria-label": heading, dataset: { index: String(example.index), language: example.language ?? "" } },
     el(
       "header",
       {},
       el("h4", { text: heading }),
-      el("span", { class: "hint", text: `${formatNumber(example.token_count)} tokens` }),
+      el("span", { class: "hint", text: `${where}${formatNumber(example.token_count)} tokens` }),
     ),
-    state.template ? renderTemplated(example.messages) : renderMessages(example.messages),
+    toolsSchema(example.tools),
+    template
+      ? templated(example.messages, template.family, language)
+      : el("ol", { class: "messages" }, asArray(example.messages).map((m) => messageItem(m, language))),
   );
-}
-
-let latestLoad = 0; // answers to older requests (the person clicked on) are dropped
-
-async function loadPage(page) {
-  const list = $("preview-list");
-  const load = ++latestLoad;
-  try {
-    const { examples, total } = await fetchPage(page, state.pageSize);
-    if (load !== latestLoad) return;
-    state.page = page;
-    state.total = total;
-    clear(list).append(...examples.map(renderExample));
-    if (!examples.length) list.append(el("p", { class: "hint", text: "No usable examples to show." }));
-    list.dataset.template = state.template?.modelId ?? ""; // which layout is on screen
-    const pages = Math.max(1, Math.ceil(total / state.pageSize));
-    $("page-status").textContent = `Page ${page} of ${pages} (${formatNumber(total)} examples)`;
-    $("page-prev").disabled = page <= 1;
-    $("page-next").disabled = page >= pages;
-  } catch (error) {
-    state.onError(error);
-  }
-}
-
-// Jumps to the page holding a record and focuses it.
-export async function showRecord(index) {
-  try {
-    const found = await findRecord(index);
-    if (!found) {
-      state.onError(new Error(`Record #${index} is not among the usable examples (see the issues above for why).`));
-      return;
-    }
-    await loadPage(Math.floor(found.position / state.pageSize) + 1);
-    const card = $(`record-${index}`);
-    if (card) {
-      card.classList.add("highlighted");
-      card.scrollIntoView({ block: "start" });
-      card.focus({ preventScroll: true });
-    }
-  } catch (error) {
-    state.onError(error);
-  }
-}
-
-function describeTemplate(model) {
-  const note = $("template-note");
-  if (!state.template) {
-    show(note, false);
-    return;
-  }
-  note.textContent =
-    `Preview of the ${familyLabel(state.template.family)} template markers (${model.chat_template}) used by ${model.name ?? model.model_id}. ` +
-    "Highlighted text is what training learns from: the assistant turns. Exact token boundaries come from the model's tokenizer.";
-  show(note, true);
-}
-
-export function chooseTemplate(modelId) {
-  const model = modelsById.get(modelId);
-  const family = model ? templateFamily(model.chat_template, model.response_marker) : null;
-  state.template = family ? { family, modelId } : null;
-  $("template-select").value = state.template ? modelId : "";
-  describeTemplate(model);
-  if (state.sessionId) loadPage(state.page);
-}
-
-export function setModels(models) {
-  const select = $("template-select");
-  select.replaceChildren(el("option", { value: "", text: "Plain messages" }));
-  for (const model of models) {
-    if (!templateFamily(model.chat_template, model.response_marker)) continue;
-    modelsById.set(model.model_id, model);
-    select.append(el("option", { value: model.model_id, text: `${model.name ?? model.model_id} template` }));
-  }
-}
-
-export function initPreview(onError) {
-  state.onError = onError;
-  $("page-prev").addEventListener("click", () => loadPage(state.page - 1));
-  $("page-next").addEventListener("click", () => loadPage(state.page + 1));
-  $("page-size").addEventListener("change", (event) => {
-    state.pageSize = Number(event.target.value);
-    loadPage(1);
-  });
-  $("template-select").addEventListener("change", (event) => chooseTemplate(event.target.value));
-}
-
-export async function startPreview(sessionId, total) {
-  state.sessionId = sessionId;
-  state.total = total;
-  await loadPage(1);
 }

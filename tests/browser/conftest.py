@@ -21,7 +21,7 @@ import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, sync_playwright
 
 from backend.settings import DEV_JWT_SECRET
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, SHARED_DATA, shared_file
 
 ARTIFACTS = REPO_ROOT / "tests" / "artifacts" / "browser"
 CHROMIUM_ARGS = [
@@ -220,3 +220,44 @@ def steps(page: Page, request: pytest.FixtureRequest) -> Steps:
 def open_app(page: Page, server: LiveServer) -> None:
     page.goto(f"{server.base_url}/")
     page.wait_for_selector("body[data-ready=true]")
+
+
+# --- web page (issue 14): phone and desktop widths, datasets analysed once, pages opened by address ---
+WIDTHS = [390, 1366]  # a phone and a laptop: every broken item is checked at both
+ANALYSIS_WAIT_MS = 120_000  # the first analysis also starts the worker process
+
+
+@pytest.fixture(params=WIDTHS, ids=lambda width: f"{width}px")
+def width(request: pytest.FixtureRequest, page: Page) -> int:
+    page.set_viewport_size({"width": request.param, "height": 844 if request.param < 600 else 900})
+    return int(request.param)
+
+
+def upload_via_api(server: LiveServer, name: str, token: str | None = None) -> str:
+    """Uploads a shared dataset through the API, waits for its analysis (or its failure); the session id."""
+    path = shared_file(name)
+    with server.api(token) as api:
+        answer = api.post("/upload", files={"file": (path.name, path.read_bytes())})
+        assert answer.status_code == 200, answer.text
+        session_id = str(answer.json()["session_id"])
+        while api.get(f"/analyze/{session_id}").status_code == 202:
+            time.sleep(0.1)
+    return session_id
+
+
+@pytest.fixture(scope="session")
+def analysed(live_server: LiveServer) -> dict[str, str]:
+    """Every shared dataset uploaded once (anonymously): file name -> session id, analysed or refused."""
+    names = sorted(p.name for p in SHARED_DATA.iterdir() if p.is_file() and p.name != "README.md")
+    return {name: upload_via_api(live_server, name) for name in names}
+
+
+def open_dataset(page: Page, server: LiveServer, session_id: str, query: str = "") -> None:
+    """Opens an analysis by its address, as a reload or a shared link does, and waits until it is shown."""
+    page.goto(f"{server.base_url}/#/dataset/{session_id}{query}")
+    page.wait_for_selector("body[data-ready=true]")
+    page.wait_for_selector("body[data-analysis=ready]", timeout=ANALYSIS_WAIT_MS)
+
+
+def horizontal_overflow(page: Page) -> int:
+    return int(page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth"))

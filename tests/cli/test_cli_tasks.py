@@ -23,7 +23,8 @@ def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     now = utc_now()
     with db.begin() as session:
         for n, state in enumerate(["QUEUED", "DONE"]):
-            session.add(Task(id=f"{n}" * 32, kind="analysis", queue="analysis", client="addr:cli", state=state, attempt=1,
+            session.add(Task(id=f"{n}" * 32, kind="analysis", queue="analysis", client="addr:cli", state=state,
+                             attempt=1,
                              max_attempts=2, payload={}, detailed_status=["Queued"], metrics={}, usage={},
                              artifacts={}, created_at=now, updated_at=now))
     return url

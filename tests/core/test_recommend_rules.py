@@ -110,7 +110,7 @@ HINT_CASES: list[tuple[Callable[[RuleContext], tuple[Note, ...]], RuleContext, s
         r.hint_task_size,
         ctx("smollm2-135m-instruct", task="tool_calling"),
         "warning",
-        "Small for tool_calling",
+        "Small for tool calling",
     ),
     (
         r.hint_task_size,
@@ -118,7 +118,7 @@ HINT_CASES: list[tuple[Callable[[RuleContext], tuple[Note, ...]], RuleContext, s
         "reason",
         "Larger than classification usually",
     ),
-    (r.hint_task_size, ctx("qwen2.5-1.5b-instruct"), "reason", "Its size (1.5B) suits instruction_following"),
+    (r.hint_task_size, ctx("qwen2.5-1.5b-instruct"), "reason", "Its size (1.5B) suits instruction following"),
     (
         r.hint_deployment_fit,
         ctx("llama-3.2-1b-instruct", target="mobile"),

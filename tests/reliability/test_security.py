@@ -243,7 +243,7 @@ async def test_notebook_files_are_named_by_the_server(client: httpx.AsyncClient,
     (stored,) = [p for p in settings.data_dir.rglob("*.ipynb")]
     assert stored.parent == settings.notebooks_dir
     assert len(stored.name.encode()) <= 255
-    assert re.fullmatch(r"[A-Za-z0-9_-]+__slmgen_[\w-]+\.ipynb", stored.name), stored.name
+    assert re.fullmatch(r"[A-Za-z0-9_-]+__slmgen_[\w.-]+\.ipynb", stored.name), stored.name  # dots: model size
 
 
 async def test_an_unexpected_error_is_a_500_that_echoes_nothing_internal(tmp_path: Path,

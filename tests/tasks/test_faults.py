@@ -180,7 +180,8 @@ def test_a_stale_worker_cannot_write_once_its_attempt_was_retried(tmp_path: Path
     db = create_sync_sessionmaker(create_sync_engine(url))
     now = utc_now()
     with db.begin() as session:
-        session.add(Task(id="t" * 32, kind="analysis", queue="analysis", client="addr:x", state="QUEUED", attempt=1, max_attempts=2,
+        session.add(Task(id="t" * 32, kind="analysis", queue="analysis", client="addr:x", state="QUEUED", attempt=1,
+                         max_attempts=2,
                          payload={}, detailed_status=[], metrics={}, usage={}, artifacts={}, created_at=now,
                          updated_at=now))
     with db.begin() as session:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
@@ -13,6 +13,7 @@ from backend.api.schemas.datasets import (
     AnalysisRequest,
     DistributionRead,
     DuplicatesRead,
+    PreviewFilters,
     PreviewPage,
     UploadRead,
 )
@@ -65,13 +66,17 @@ def analysis_progress(session_id: str, current: svc.AnalysisStatus) -> AnalysisP
 
 @router.get("/preview/{session_id}", response_model=PreviewPage)
 async def preview(session_id: str, state: StateDep, user: OptionalUserDep,
+                  filters: Annotated[PreviewFilters, Query()],
                   page: int = Query(1, ge=1), page_size: int = Query(5, ge=1, le=100)) -> PreviewPage:
-    return PreviewPage(**await previews.preview_page(state, session_id, user, page, page_size))
+    """Examples, paged; optionally searched (q, role, language), filtered by length or record numbers,
+    sorted by tokens, or answered at the page that holds `at_record`."""
+    return PreviewPage(**await previews.preview_page(state, session_id, user, page, page_size,
+                                                     filters.to_query(), filters.at_record))
 
 
 @router.get("/preview/{session_id}/distribution", response_model=DistributionRead)
 async def distribution(session_id: str, state: StateDep, user: OptionalUserDep) -> DistributionRead:
-    return DistributionRead(**previews.distribution(await svc.load_report(state, session_id, user)))
+    return DistributionRead(**await previews.distribution(state, session_id, user))
 
 
 @router.get("/preview/{session_id}/duplicates", response_model=DuplicatesRead)

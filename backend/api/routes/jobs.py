@@ -13,8 +13,8 @@ from backend.db import repository as repo
 from backend.db.models import Job
 from backend.services.jobs import (
     delete_job_and_files,
-    download_urls,
     find_or_create_job,
+    notebook_facts,
     owned_job,
     update_owned_job,
 )
@@ -75,8 +75,8 @@ async def delete_job(job_id: str, user: CurrentUserDep, session: SessionDep, sta
 
 
 async def read_jobs(session: SessionDep, jobs: list[Job]) -> list[JobRead]:
-    urls = await download_urls(session, jobs)
-    return [JobRead.model_validate(job).model_copy(update={"download_url": urls.get(job.id)}) for job in jobs]
+    facts = await notebook_facts(session, jobs)
+    return [JobRead.model_validate(job).model_copy(update=facts.get(job.id, {})) for job in jobs]
 
 
 def page_links(request: Request, limit: int, offset: int, total: int) -> str:

@@ -10,6 +10,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 
 from backend import __version__
 from backend.api.deps import StateDep
+from backend.api.schemas.notebooks import training_limits
 
 router = APIRouter(tags=["system"])
 
@@ -44,7 +45,7 @@ async def health() -> dict[str, str]:
 
 @router.get("/config")
 async def config(state: StateDep) -> dict[str, Any]:
-    """What the web page needs to know to sign people in."""
+    """What the web page needs to know: how to sign people in, upload limits, training setting bounds."""
     settings = state.settings
     anon = settings.supabase_anon_key
     return {
@@ -55,4 +56,5 @@ async def config(state: StateDep) -> dict[str, Any]:
         "max_upload_bytes": settings.max_upload_bytes,
         "default_max_seq_length": settings.default_max_seq_length,
         "default_tokenizer": settings.default_tokenizer,
+        "training_limits": training_limits(),
     }

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
+
+from backend.core.browse import ExampleQuery
 
 
 class UploadRead(BaseModel):
@@ -40,21 +42,46 @@ class PreviewMessage(BaseModel):
     weight: float | None = None
 
 
+class PreviewFilters(BaseModel):
+    """The optional query parameters of GET /preview/{session_id}: search, filter, sort, jump to a record."""
+
+    q: str | None = Field(None, min_length=1, max_length=200, description="text in contents or tool calls")
+    role: Literal["system", "user", "assistant", "tool"] | None = Field(
+        None, description="examples with a message of this role (with q: q must be in such a message)")
+    language: str | None = Field(None, pattern=r"^[a-z]{2,3}$", description="ISO 639-1 code, or und")
+    min_tokens: int | None = Field(None, ge=0)
+    max_tokens: int | None = Field(None, ge=0)
+    sort: Literal["file", "tokens_desc", "tokens_asc"] = "file"
+    records: str | None = Field(None, max_length=12_000, pattern=r"^\d{1,10}(,\d{1,10})*$",
+                                description="only these record numbers, comma-separated")
+    at_record: int | None = Field(None, ge=0, description="answer the page that holds this record number")
+
+    def to_query(self) -> ExampleQuery:
+        records = tuple(int(n) for n in self.records.split(",")) if self.records else None
+        return ExampleQuery(text=self.q, role=self.role, language=self.language, min_tokens=self.min_tokens,
+                            max_tokens=self.max_tokens, records=records, sort=self.sort)
+
+
 class PreviewExample(BaseModel):
     index: int
     line: int | None
+    position: int | None = Field(None, description="0-based among the usable examples, in file order")
     messages: list[dict[str, Any]]
     tools: Any = None
     token_count: int
     assistant_tokens: int | None = None
+    language: str | None = Field(None, description="detected as the analysis does (ISO 639-1, or und)")
 
 
 class PreviewPage(BaseModel):
     examples: list[PreviewExample]
-    total_count: int
+    total_count: int = Field(description="examples that match the filters (all usable examples without)")
     page: int
     page_size: int
     total_pages: int
+    total_examples: int | None = Field(None, description="usable examples in the dataset, before filters")
+    missing_records: list[int] = Field(default_factory=list,
+                                       description="asked-for record numbers that are not usable examples")
 
 
 class DistributionRead(BaseModel):
@@ -67,6 +94,10 @@ class DistributionRead(BaseModel):
     messages_per_example: dict[str, Any] | None = None
     assistant_tokens_per_example: dict[str, Any] | None = None
     tokens_by_role: dict[str, int] | None = None
+    tokens_log_histogram: list[dict[str, int]] | None = Field(
+        None, description="examples per token-length bin, two bins per doubling: [{lo, hi (exclusive), count}]")
+    max_seq_length: int | None = None
+    examples_over_max_seq_length: int | None = None
 
 
 class DuplicatesRead(BaseModel):

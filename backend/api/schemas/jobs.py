@@ -63,6 +63,11 @@ class JobRead(BaseModel):
     training_config: dict[str, Any] | None
     notebook_id: str | None
     download_url: str | None = None  # the notebook's download link, for re-downloading from the history
+    # web page (issue 14): the notebook's link expiry and what went into it, for the history
+    notebook_expires_at: datetime | None = None
+    notebook_examples: int | None = None
+    notebook_examples_left_out: int | None = None
+    notebook_records_unusable: int | None = None
     colab_url: str | None
     status: str
     created_at: datetime

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -27,6 +27,11 @@ class GenerateRequest(BaseModel):
     github_token: str | None = Field(None, max_length=400, description="your own token, for a secret gist")
 
 
+class LeftOutExample(BaseModel):
+    index: int = Field(description="record number in the uploaded file")
+    reason: str
+
+
 class GenerateRead(BaseModel):
     notebook_path: str = Field(description="the notebook's file name")
     colab_url: str | None = Field(description="opens the notebook in Colab; null without a GitHub token")
@@ -36,3 +41,22 @@ class GenerateRead(BaseModel):
     expires_at: str = Field(description="when the download link stops working for anyone but the owner")
     size_bytes: int
     model_id: str
+    examples_included: int = Field(description="examples the notebook trains on")
+    examples_left_out: int = Field(description="usable examples the notebook could not train on")
+    left_out: list[LeftOutExample] = Field(description="the first left-out examples and why")
+    records_total: int = Field(description="records in the uploaded file")
+    records_unusable: int = Field(description="records the analysis could not use; they are not in the notebook")
+
+
+def training_limits() -> dict[str, dict[str, Any]]:
+    """Each training setting's type and bounds, from TrainingConfig itself, so the page checks as you type
+    exactly what the server will check (GET /config carries them)."""
+    limits: dict[str, dict[str, Any]] = {}
+    for name, prop in TrainingConfig.model_json_schema()["properties"].items():
+        kinds = [p for p in prop.get("anyOf", [prop]) if p.get("type") != "null"]
+        if not kinds:
+            continue
+        spec = kinds[0]
+        limits[name] = {key: spec[key] for key in ("type", "minimum", "maximum", "exclusiveMinimum") if key in spec}
+    limits["max_steps"]["forbidden"] = [0]  # TrainingConfig.check_max_steps: 0 would train nothing
+    return limits

@@ -32,19 +32,23 @@ class NotebookPlan:
 
     @property
     def notebook_filename(self) -> str:
-        return f"slmgen_{safe_stem(self.model.model_id)}_{safe_stem(self.dataset_name)}.ipynb"
+        # a model id has no file extension to drop: "qwen2.5-7b-instruct" keeps its size
+        return f"slmgen_{safe_stem(self.model.model_id, has_extension=False)}_{safe_stem(self.dataset_name)}.ipynb"
 
 
-def safe_stem(text: str) -> str:
+def safe_stem(text: str, *, has_extension: bool = True) -> str:
     """A file-name-safe version of a name, at most 60 characters and 60 bytes in UTF-8.
 
     >>> safe_stem("My data (v2).jsonl")
     'My_data_v2'
+    >>> safe_stem("qwen2.5-7b-instruct", has_extension=False)
+    'qwen2.5-7b-instruct'
     >>> len(safe_stem("\U0001d400" * 70).encode())
     60
     """
-    stem = text.rsplit(".", 1)[0] if "." in text else text
-    cleaned = "".join(c if c.isalnum() or c in "-_" else "_" for c in stem)
+    stem = text.rsplit(".", 1)[0] if has_extension and "." in text else text
+    allowed = "-_" if has_extension else "-_."
+    cleaned = "".join(c if c.isalnum() or c in allowed else "_" for c in stem)
     short = "_".join(part for part in cleaned.split("_") if part)[:60]
     # File systems limit names in bytes (255), and a letter can take four.
     short = short.encode()[:60].decode("utf-8", "ignore")

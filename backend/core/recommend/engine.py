@@ -128,7 +128,8 @@ def dataset_warnings(profile: DatasetProfile) -> tuple[str, ...]:
     languages = known_languages(profile)
     non_english = {code: share for code, share in languages.items() if code != "en"}
     if non_english:
-        listed = ", ".join(f"{code} {share * 100:.0f}%" for code, share in non_english.items())
+        largest_first = sorted(non_english.items(), key=lambda item: (-item[1], item[0]))
+        listed = ", ".join(f"{code} {share_text(share)}" for code, share in largest_first)
         out.append(
             f"Non-English data ({listed}): models whose model cards do not list these languages score lower."
         )
@@ -138,3 +139,15 @@ def dataset_warnings(profile: DatasetProfile) -> tuple[str, ...]:
             "excluded and training needs a long max_seq_length (more GPU memory, smaller batches)."
         )
     return tuple(out)
+
+
+def share_text(share: float) -> str:
+    """A share as a percentage that never reads 0% for a language that is there.
+
+    >>> share_text(0.3), share_text(0.0067), share_text(0.0002)
+    ('30%', '0.7%', 'under 0.1%')
+    """
+    percent = share * 100
+    if percent >= 1:
+        return f"{percent:.0f}%"
+    return f"{percent:.1f}%" if percent >= 0.05 else "under 0.1%"

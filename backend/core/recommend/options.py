@@ -46,6 +46,19 @@ class TaskSpec:
     why: str
 
 
+# How a task is named in sentences a person reads ("Small for tool calling", not "tool_calling").
+TASK_LABELS: dict[TaskType, str] = {
+    TaskType.INSTRUCTION_FOLLOWING: "instruction following",
+    TaskType.CONVERSATION: "conversation",
+    TaskType.QA: "question answering",
+    TaskType.CLASSIFICATION: "classification",
+    TaskType.EXTRACTION: "information extraction",
+    TaskType.GENERATION: "text generation",
+    TaskType.SUMMARIZATION: "summarization",
+    TaskType.TOOL_CALLING: "tool calling",
+}
+
+
 TASKS: dict[TaskType, TaskSpec] = {
     TaskType.CLASSIFICATION: TaskSpec(
         0.1, 1.5, "short label outputs: small models learn them well from examples"
@@ -146,6 +159,10 @@ class RecommendRequest:
     @property
     def task_spec(self) -> TaskSpec:
         return TASKS[self.task]
+
+    @property
+    def task_label(self) -> str:
+        return TASK_LABELS[self.task]
 
     @property
     def target_spec(self) -> TargetSpec:

@@ -143,7 +143,7 @@ CHECKS: tuple[Callable[[RuleContext], str | None], ...] = (
 
 
 def hint_task_size(ctx: RuleContext) -> tuple[Note, ...]:
-    spec, p, task = ctx.request.task_spec, ctx.entry.params_b, ctx.request.task.value
+    spec, p, task = ctx.request.task_spec, ctx.entry.params_b, ctx.request.task_label
     if p < spec.min_params_b:
         return _warning(f"Small for {task}: {spec.why}; {spec.min_params_b:g}B+ is safer.")
     if p > spec.max_params_b:

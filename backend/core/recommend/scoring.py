@@ -46,7 +46,7 @@ def _octaves(a: float, b: float) -> float:
 
 
 def score_task_fit(ctx: RuleContext) -> ScoreComponent:
-    spec, p, task = ctx.request.task_spec, ctx.entry.params_b, ctx.request.task.value
+    spec, p, task = ctx.request.task_spec, ctx.entry.params_b, ctx.request.task_label
     lo, hi = spec.min_params_b, spec.max_params_b
     if p < lo:
         # From 0.9 at the band's floor, a third lost per halving: an eighth of the floor scores nothing.
