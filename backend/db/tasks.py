@@ -8,6 +8,7 @@ worker whose attempt was retried (its lease lapsed) therefore writes nothing. Fu
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -24,6 +25,11 @@ JOIN_PART = -1  # the part that merges what the others produced
 
 # Any constant works: it names the one lock that serialises admissions on PostgreSQL.
 _ADMISSION_LOCK = 0x534C4D47
+
+
+def new_task_id() -> str:
+    # 128 random bits: an anonymous task is reachable by whoever holds its id, so it must be unguessable.
+    return secrets.token_hex(16)
 
 
 def add_event(session: Session, task_id: str, attempt: int, kind: str, data: dict[str, Any]) -> None:

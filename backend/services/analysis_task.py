@@ -12,7 +12,7 @@ from __future__ import annotations
 import pickle
 import shutil
 import time
-from dataclasses import replace
+from dataclasses import asdict, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from backend.db import repository
 from backend.db.models import FINAL_TASK_STATES, Dataset, Task
 from backend.db.types import utc_now
 from backend.services.tasks.context import TaskContext
+from backend.services.tasks.followup import add_followup
 from backend.services.tasks.kinds import Parts
 from backend.settings import Settings
 
@@ -36,20 +37,51 @@ RESULT_FILE = "chunk-result-{:06d}.pickle"
 
 
 class AnalysisJob(BaseModel):
-    """The payload of an analysis task. `upload` is relative to the shared storage (DATA_DIR)."""
+    """The payload of an analysis task. `upload` is relative to the shared storage (DATA_DIR); `options` is the
+    AnalysisOptions dataclass as JSON (its ingest options nested), so every option travels, mappings included."""
 
     dataset_id: str
     upload: str
-    max_seq_length: int
-    tokenizer: str
-    max_line_bytes: int
-    max_records: int
-    max_decompressed_bytes: int | None = None
+    options: dict[str, Any]
 
-    def options(self) -> AnalysisOptions:
-        ingest = IngestOptions(max_line_bytes=self.max_line_bytes, max_records=self.max_records,
-                               max_decompressed_bytes=self.max_decompressed_bytes)
-        return AnalysisOptions(max_seq_length=self.max_seq_length, tokenizer=self.tokenizer, ingest=ingest)
+    def analysis_options(self) -> AnalysisOptions:
+        values = dict(self.options)
+        return AnalysisOptions(**{**values, "ingest": IngestOptions(**values.get("ingest", {}))})
+
+
+def decompression_limit(settings: Settings, compressed_size: int) -> int:
+    """How far a gzip upload may expand: proportional to its size, so analysis time stays bounded per MB."""
+    return min(settings.max_decompressed_bytes,
+               max(64 * 1024 * 1024, settings.max_decompression_ratio * compressed_size))
+
+
+def analysis_job(settings: Settings, dataset_id: str, stored_name: str, options: AnalysisOptions,
+                 size_bytes: int) -> dict[str, Any]:
+    """The analysis task's payload for a dataset's upload file."""
+    upload = (settings.uploads_dir / dataset_id / stored_name).relative_to(settings.data_dir)
+    ingest = replace(options.ingest, max_records=options.ingest.max_records or settings.max_records,
+                     max_decompressed_bytes=decompression_limit(settings, size_bytes))
+    return AnalysisJob(dataset_id=dataset_id, upload=upload.as_posix(),
+                       options=asdict(replace(options, ingest=ingest))).model_dump()
+
+
+def default_options(settings: Settings) -> AnalysisOptions:
+    ingest = IngestOptions(max_line_bytes=settings.max_line_bytes, max_records=settings.max_records)
+    return AnalysisOptions(max_seq_length=settings.default_max_seq_length, tokenizer=settings.default_tokenizer,
+                           ingest=ingest)
+
+
+def queue_analysis(session: Session, settings: Settings, dataset: Dataset, parent: Task) -> Task:
+    """Inside a finishing task's transaction: analyse `dataset` (a row just made from the task's output) next,
+    with the server's default options; it becomes the dataset's current analysis."""
+    options = default_options(settings)
+    task = add_followup(session, parent, "analysis",
+                        analysis_job(settings, dataset.id, dataset.stored_name, options, dataset.size_bytes),
+                        dataset_id=dataset.id, status="Queued for analysis")
+    dataset.analysis_task_id = task.id
+    dataset.options = {"max_seq_length": options.max_seq_length, "tokenizer": options.tokenizer}
+    session.flush()
+    return task
 
 
 def store_name(task_id: str, attempt: int) -> str:
@@ -61,7 +93,7 @@ def plan(ctx: TaskContext, payload: dict[str, Any]) -> Parts:
     job = AnalysisJob.model_validate(payload)
     started = time.perf_counter()
     ctx.status("Reading the file")
-    analysis_plan = plan_analysis(ctx.path(job.upload), job.options())
+    analysis_plan = plan_analysis(ctx.path(job.upload), job.analysis_options())
     seconds = time.perf_counter() - started
     _write(ctx.work_dir / PLAN_FILE, {"plan": analysis_plan, "plan_seconds": seconds, "planned_at": time.time()})
     chunks = len(analysis_plan.chunks)

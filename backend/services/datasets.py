@@ -31,7 +31,7 @@ from backend.db import repository as repo
 from backend.db import tasks as task_repo
 from backend.db.models import ACTIVE_TASK_STATES, Dataset, Task
 from backend.services import storage
-from backend.services.analysis_task import AnalysisJob
+from backend.services.analysis_task import analysis_job
 from backend.services.multipart import ReceivedFile, receive_file_part
 from backend.services.state import AppState
 from backend.services.tasks import engine
@@ -112,7 +112,7 @@ async def upload_dataset(state: AppState, user: User | None, client: str, conten
             storage.upload_path(state.settings, session_id, stored_name))
         filename = storage.display_filename(received.filename)
         expires = None if user else utcnow() + timedelta(hours=state.settings.anonymous_ttl_hours)
-        payload = analysis_job(state, session_id, stored_name, options, received.size)
+        payload = analysis_job(state.settings, session_id, stored_name, options, received.size)
         async with state.session() as session:
             await repo.add_dataset(session, Dataset(
                 id=session_id, owner_id=user.id if user else None, filename=filename, stored_name=stored_name,
@@ -147,27 +147,10 @@ async def _receive(state: AppState, task: Task, session_id: str, content_type: s
         await keeper
 
 
-def decompression_limit(state: AppState, compressed_size: int) -> int:
-    """How far a gzip upload may expand: proportional to its size, so analysis time stays bounded per MB."""
-    settings = state.settings
-    return min(settings.max_decompressed_bytes,
-               max(64 * 1024 * 1024, settings.max_decompression_ratio * compressed_size))
-
-
-def analysis_job(state: AppState, dataset_id: str, stored_name: str, options: AnalysisOptions,
-                 size_bytes: int) -> dict[str, Any]:
-    """The analysis task's payload: where the upload is (relative to DATA_DIR) and how to analyse it."""
-    upload = storage.upload_path(state.settings, dataset_id, stored_name).relative_to(state.settings.data_dir)
-    return AnalysisJob(dataset_id=dataset_id, upload=upload.as_posix(), max_seq_length=options.max_seq_length,
-                       tokenizer=options.tokenizer, max_line_bytes=options.ingest.max_line_bytes,
-                       max_records=options.ingest.max_records or state.settings.max_records,
-                       max_decompressed_bytes=decompression_limit(state, size_bytes)).model_dump()
-
-
 async def start_analysis(state: AppState, dataset: Dataset, options: AnalysisOptions, user: User | None,
                          client: str) -> Task:
     """A new analysis task for this dataset, which becomes its current one (409 if one is already running)."""
-    payload = analysis_job(state, dataset.id, dataset.stored_name, options, dataset.size_bytes)
+    payload = analysis_job(state.settings, dataset.id, dataset.stored_name, options, dataset.size_bytes)
     task = await engine.admit(state, "analysis", user, client, payload, dataset_id=dataset.id,
                               status="Queued for analysis")
     async with state.session() as session:

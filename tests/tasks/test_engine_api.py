@@ -291,3 +291,19 @@ def test_a_machine_without_a_gpu_does_not_take_the_gpu_queue_unless_told_to(monk
     assert supervisor.usable_queues(["gpu"], explicit=True) == ["gpu"]
     monkeypatch.setitem(supervisor.QUEUE_NEEDS, "gpu", ("an NVIDIA GPU", lambda: True))
     assert supervisor.usable_queues(["analysis", "gpu"], explicit=False) == ["analysis", "gpu"]
+
+
+async def test_a_task_that_makes_a_dataset_has_it_analysed_next_as_a_follow_up(client: httpx.AsyncClient) -> None:
+    from tests.api.conftest import wait_for_analysis
+
+    new_id = "made-dataset-0001-abcdefgh"
+    task_id = await submit(client, "test_makes_dataset", {"dataset_id": new_id, "examples": 12})
+    done = await wait_for(client, task_id)
+    assert done["state"] == "DONE", done
+    follow_up = (await client.get(f"/tasks/{done['result']['analysis_task_id']}")).json()
+    assert follow_up["kind"] == "analysis" and follow_up["dataset_id"] == new_id
+    assert follow_up["detailed_status"][0] == f"Started by task {task_id} (test_makes_dataset)"
+    analysed = await wait_for_analysis(client, new_id)
+    assert analysed.status_code == 200, analysed.text
+    assert analysed.json()["total_examples"] == 12
+    assert (await client.get(f"/tasks/{follow_up['task_id']}")).json()["state"] == "DONE"

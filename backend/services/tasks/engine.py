@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import secrets as random
 from datetime import timedelta
 from typing import Any
 
@@ -27,11 +26,6 @@ from backend.services.state import AppState
 from backend.services.tasks import queue
 from backend.services.tasks.kinds import get_kind, resolve
 from backend.services.tasks.worker_context import progress_view
-
-
-def new_task_id() -> str:
-    # 128 random bits: an anonymous task is reachable by whoever holds its id, so it must be unguessable.
-    return random.token_hex(16)
 
 
 def capacity(state: AppState, kind: str) -> tuple[int, int]:
@@ -50,7 +44,7 @@ async def admit(state: AppState, kind: str, user: User | None, client: str, payl
     settings = state.settings
     now = utc_now()
     sealed = crypto.encrypt(crypto.server_key(settings), json.dumps(secrets)) if secrets else None
-    task = Task(id=task_id or new_task_id(), kind=kind, queue=spec.queue_for(payload),
+    task = Task(id=task_id or repo.new_task_id(), kind=kind, queue=spec.queue_for(payload),
                 owner_id=user.id if user else None, client=client,
                 state="QUEUED", attempt=1, max_attempts=spec.max_attempts, priority=0, payload=payload,
                 secrets=sealed, dataset_id=dataset_id, progress_done=0.0, detailed_status=[status], metrics={},

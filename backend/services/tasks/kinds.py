@@ -44,6 +44,7 @@ class TaskKind:
     # and `route(payload) -> queue` picks one.
     other_queues: tuple[str, ...] = ()
     route: str | None = None
+    pass_settings: bool = False  # call the body (and part, join) with settings=<the worker's Settings>
 
     @property
     def max_attempts(self) -> int:
@@ -59,6 +60,14 @@ class TaskKind:
         chosen = str(resolve(self.route)(payload))
         assert chosen in self.queues, f"{self.name} routed to {chosen}, not one of its queues {self.queues}"
         return chosen
+
+
+def resolve_for(kind: TaskKind, path: str, settings: Any) -> Callable[..., Any]:
+    """The function at `path`, called with the worker's settings when the kind asks for them."""
+    function = resolve(path)
+    if not kind.pass_settings:
+        return function
+    return lambda *args: function(*args, settings=settings)
 
 
 def resolve(path: str) -> Callable[..., Any]:

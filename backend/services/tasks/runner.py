@@ -27,7 +27,8 @@ from backend.db.models import Task
 from backend.db.types import utc_now
 from backend.services.tasks import queue
 from backend.services.tasks.context import TaskCancelled
-from backend.services.tasks.kinds import Parts, TaskKind, get_kind, resolve
+from backend.services.tasks.followup import take_followups
+from backend.services.tasks.kinds import Parts, TaskKind, get_kind, resolve, resolve_for
 from backend.services.tasks.worker_context import Lease, TaskLost, WorkerContext
 from backend.settings import Settings
 
@@ -88,13 +89,14 @@ def _run_body(settings: Settings, db: sessionmaker[Session], task_id: str, attem
         task = _load(session, task_id)
     kind = get_kind(task.kind)
     ctx = WorkerContext(settings, db, task)
-    outcome = _guarded(settings, db, ctx, None, lambda: resolve(kind.body)(ctx, dict(task.payload)))
+    body = resolve_for(kind, kind.body, settings)
+    outcome = _guarded(settings, db, ctx, None, lambda: body(ctx, dict(task.payload)))
     if outcome is None:
         return
     if isinstance(outcome, Parts):
         _fan_out(settings, db, task.queue, ctx, outcome)
     else:
-        _finish_done(db, kind, task_id, attempt, outcome)
+        _finish_done(settings, db, kind, task_id, attempt, outcome)
 
 
 def _fan_out(settings: Settings, db: sessionmaker[Session], queue_name: str, ctx: WorkerContext,
@@ -140,13 +142,13 @@ def _run_part(settings: Settings, db: sessionmaker[Session], task_id: str, attem
     payload = dict(task.payload)
     if part == repo.JOIN_PART:
         assert kind.join is not None
-        join = resolve(kind.join)
+        join = resolve_for(kind, kind.join, settings)
         outcome = _guarded(settings, db, ctx, part, lambda: join(ctx, payload))
         if outcome is not None:
-            _finish_done(db, kind, task_id, attempt, outcome, join_part=True)
+            _finish_done(settings, db, kind, task_id, attempt, outcome, join_part=True)
         return
     assert kind.part is not None
-    body = resolve(kind.part)
+    body = resolve_for(kind, kind.part, settings)
     summary = _guarded(settings, db, ctx, part, lambda: body(ctx, payload, part))
     if summary is not None:
         _part_done(settings, db, kind, task_id, attempt, part, summary)
@@ -269,8 +271,8 @@ def resend(settings: Settings, db: sessionmaker[Session], queue_name: str, task_
         repo.mark_enqueued(session, task_id, attempt)
 
 
-def _finish_done(db: sessionmaker[Session], kind: TaskKind, task_id: str, attempt: int, output: Any,
-                 join_part: bool = False) -> None:
+def _finish_done(settings: Settings, db: sessionmaker[Session], kind: TaskKind, task_id: str, attempt: int,
+                 output: Any, join_part: bool = False) -> None:
     try:
         with db.begin() as session:
             task = _load(session, task_id)
@@ -279,18 +281,26 @@ def _finish_done(db: sessionmaker[Session], kind: TaskKind, task_id: str, attemp
                 raise _NotOurs()
             if join_part:
                 repo.finish_part(session, task_id, attempt, repo.JOIN_PART, "DONE", None)
+            followups = take_followups(session)
     except _NotOurs:
         return  # rolled back: what on_done wrote belongs to an attempt that is no longer current
     except CoreError as exc:
         with db.begin() as session:
             if repo.finish_task(session, task_id, attempt, "ERROR", error_code=exc.code, error_message=exc.detail):
                 _on_end(session, kind, task_id)
+        return
     except Exception:
         log.exception("finishing task %s failed", task_id)
         with db.begin() as session:
             if repo.finish_task(session, task_id, attempt, "ERROR", error_code=INTERNAL_ERROR[0],
                                 error_message=INTERNAL_ERROR[1]):
                 _on_end(session, kind, task_id)
+        return
+    for followup_id, queue_name in followups:  # committed: hand them to the queue now
+        try:
+            resend(settings, db, queue_name, followup_id, 1)
+        except Exception:  # its lease has lapsed already: the next recovery sweep sends it
+            log.warning("could not send follow-up task %s yet", followup_id, exc_info=True)
 
 
 class _NotOurs(Exception):
