@@ -7,7 +7,11 @@ import importlib
 import sys
 
 # Modules under backend.cli, each exposing register(subparsers) -> None.
-SUBCOMMAND_MODULES = ("server", "analyze", "models", "notebook", "auth")
+SUBCOMMAND_MODULES = (
+    "server", "analyze", "models", "notebook", "auth",
+    # training
+    "train",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
