@@ -16,6 +16,7 @@ from tests.conftest import shared_file
 from tests.notebook.canonical import read_canonical
 from tests.training.conftest import write_jsonl
 
+QUICK = {"compare_prompts": 1, "max_new_tokens": 8}  # one held-out prompt, a short answer: plumbing, not wisdom
 FAST = {"max_seq_length": 128, "batch_size": 2, "grad_accum": 1, "lora_rank": 8, "lora_alpha": 8, "warmup_steps": 0}
 
 
@@ -28,7 +29,7 @@ def chat_payload(dataset: Path, model_dir: Path, **extra: Any) -> dict[str, Any]
         "config": FAST,
         "eval_split": 0.2,
         "seed": 7,
-        "limits": {"max_steps": 3, "max_examples": 12},
+        "limits": {"max_steps": 3, "max_examples": 12, **QUICK},
         **extra,
     }
 
@@ -88,7 +89,7 @@ def test_a_stop_ends_the_run_cancelled_with_a_checkpoint_after_the_current_step(
             ctx.cancel()  # what the engine does when a user presses Stop
 
     ctx = LocalContext(tmp_path / "run", on_event=stop_after_first_step)
-    payload = chat_payload(chat_jsonl, smollm2_dir, limits={"max_steps": 50, "max_examples": 12}, eval_split=0.0)
+    payload = chat_payload(chat_jsonl, smollm2_dir, limits={"max_steps": 50, "max_examples": 12, **QUICK}, eval_split=0.0)
     with pytest.raises(TaskCancelled):
         run_training(ctx, payload)
     checkpoint = ctx.artifacts["checkpoint"]
@@ -102,7 +103,7 @@ def test_a_stop_ends_the_run_cancelled_with_a_checkpoint_after_the_current_step(
 @pytest.mark.slow
 def test_dpo_trains_a_few_steps_on_preference_pairs(tmp_path: Path, smollm2_dir: Path, dpo_jsonl: Path) -> None:
     ctx = LocalContext(tmp_path / "run")
-    payload = chat_payload(dpo_jsonl, smollm2_dir, task="dpo", limits={"max_steps": 2})
+    payload = chat_payload(dpo_jsonl, smollm2_dir, task="dpo", limits={"max_steps": 2, **QUICK})
     payload["config"] = {**FAST, "max_seq_length": 256}
     result = run_training(ctx, payload)
     steps = [point for point in ctx.metrics_history if "loss" in point]
@@ -223,7 +224,7 @@ def test_seq2seq_on_a_causal_model_trains_the_final_reply_only(
              ("bread", "pain")]]
     dataset = write_jsonl(tmp_path / "pairs.jsonl", rows)
     ctx = LocalContext(tmp_path / "run")
-    result = run_training(ctx, chat_payload(dataset, smollm2_dir, task="seq2seq", limits={"max_steps": 2}))
+    result = run_training(ctx, chat_payload(dataset, smollm2_dir, task="seq2seq", limits={"max_steps": 2, **QUICK}))
     assert result["task"] == "seq2seq" and result["steps"] == 2
     data = read_results(ctx)["data"]
     assert data["kinds"] == {"completion": 6} and 0 < data["trained_tokens"] < data["tokens"]

@@ -252,11 +252,11 @@ def resolve_target_modules(model: Any, wanted: Sequence[str]) -> list[str] | str
     """The LoRA targets this model really has: fused layers (Phi-3's qkv_proj, gate_up_proj) stand in for
     the separate ones, and a multimodal model (Gemma 3 4B) is adapted in its language model only."""
     names = [name for name, _ in model.named_modules()]
-    present = {name.rsplit(".", 1)[-1] for name in names}
+    present = {name.rsplit(".", 1)[-1] for name in names if name}
     chosen = []
     for module in wanted:
-        target = module if module in present else FUSED_MODULES.get(module, "")
-        if target not in present:
+        target = module if module in present else FUSED_MODULES.get(module)
+        if target is None or target not in present:
             raise ValueError(f"The model has no {module!r} layers (nor a fused equivalent); it has "
                              f"{sorted(n for n in present if n.endswith('proj'))}. Fix the LoRA target modules.")
         chosen.append(target)

@@ -18,8 +18,6 @@ from backend.services.training.payload import TrainingPayload
 from backend.services.training.session import RunSession, pick_device
 
 MAX_EVAL_EXAMPLES = 200
-COMPARE_PROMPTS = 3
-MAX_NEW_TOKENS = 64
 
 
 def train_causal(session: RunSession, request: TrainingPayload, data: TaskData, spec: BaseModelSpec) -> dict[str, Any]:
@@ -61,10 +59,10 @@ def train_causal(session: RunSession, request: TrainingPayload, data: TaskData, 
     session.data_summary["conversions"] = dict(counts)
     train_at, eval_at = runtime.split_indices(len(items), config.eval_share, config.seed, MAX_EVAL_EXAMPLES)
     session.data_summary.update(train_examples=len(train_at), eval_examples=len(eval_at))
-    compare = [prompts[i] for i in (eval_at or train_at)[:COMPARE_PROMPTS]]
+    compare = [prompts[i] for i in (eval_at or train_at)[:request.limits.compare_prompts]]
 
     def answer_all() -> list[str]:
-        return [runtime.generate_reply(model, tokenizer, prompt, max_new_tokens=MAX_NEW_TOKENS,
+        return [runtime.generate_reply(model, tokenizer, prompt, max_new_tokens=request.limits.max_new_tokens,
                                        use_unsloth=use_unsloth, loader=spec.loader) for prompt, _ in compare]
 
     ctx.status("Answering held-out prompts before training")

@@ -8,7 +8,7 @@
       "config": {<TrainingConfig: lora_rank, learning_rate, batch_size, max_seq_length, ...>},
       "epochs": 1.5, "eval_split": 0.1, "seed": 3407, "merge": false,
       "num_labels": 3,                          # text_classification: checked against the labels found
-      "limits": {"max_steps": 4, "max_examples": 12},
+      "limits": {"max_steps": 4, "max_examples": 12, "compare_prompts": 3, "max_new_tokens": 64},
       "model_cache_dir": "<where packaged models are unpacked once>"
     }
 
@@ -35,6 +35,8 @@ class TrainingLimits(BaseModel):
 
     max_steps: int | None = Field(None, ge=1, le=100_000)
     max_examples: int | None = Field(None, ge=1)
+    compare_prompts: int = Field(3, ge=0, le=20)  # held-out prompts answered before and after training
+    max_new_tokens: int = Field(64, ge=1, le=2048)  # per answer
 
 
 class TrainingPayload(BaseModel):

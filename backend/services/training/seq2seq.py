@@ -10,10 +10,9 @@ from typing import Any
 from backend.core.training import runtime
 from backend.services.training.base import BaseModelSpec
 from backend.services.training.data import TaskData
+from backend.services.training.payload import TrainingPayload
 from backend.services.training.session import RunSession, pick_device
 
-COMPARE_PROMPTS = 3
-MAX_NEW_TOKENS = 64
 
 
 def is_encoder_decoder(spec: BaseModelSpec, token: str | None) -> bool:
@@ -30,7 +29,8 @@ def prompt_text(messages: list[dict[str, Any]]) -> str:
     return "\n".join(f"{m['role']}: {m['content']}" for m in before)
 
 
-def train_encoder_decoder(session: RunSession, data: TaskData, spec: BaseModelSpec) -> dict[str, Any]:
+def train_encoder_decoder(session: RunSession, request: TrainingPayload, data: TaskData, spec: BaseModelSpec
+                          ) -> dict[str, Any]:
     import torch
     from datasets import Dataset
     from transformers import (
@@ -57,14 +57,14 @@ def train_encoder_decoder(session: RunSession, data: TaskData, spec: BaseModelSp
         rows.append(dict(encoded))
     train_at, eval_at = runtime.split_indices(len(rows), config.eval_share, config.seed, 200)
     session.data_summary.update(train_examples=len(train_at), eval_examples=len(eval_at))
-    compare = [pairs[i] for i in (eval_at or train_at)[:COMPARE_PROMPTS]]
+    compare = [pairs[i] for i in (eval_at or train_at)[:request.limits.compare_prompts]]
 
     def answer_all() -> list[str]:
         answers = []
         for prompt, _ in compare:
             inputs = tokenizer(prompt, return_tensors="pt", truncation=True, max_length=config.max_seq_length)
             with torch.no_grad():
-                output = model.generate(**inputs.to(model.device), max_new_tokens=MAX_NEW_TOKENS, do_sample=False)
+                output = model.generate(**inputs.to(model.device), max_new_tokens=request.limits.max_new_tokens, do_sample=False)
             answers.append(str(tokenizer.decode(output[0], skip_special_tokens=True)).strip())
         return answers
 

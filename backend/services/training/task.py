@@ -42,7 +42,7 @@ def run_training(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:
     elif request.task == "seq2seq" and is_encoder_decoder_model(spec, ctx):
         from backend.services.training.seq2seq import train_encoder_decoder
 
-        outcome = train_encoder_decoder(session, data, spec)
+        outcome = train_encoder_decoder(session, request, data, spec)
     else:
         from backend.services.training.causal import train_causal
 
