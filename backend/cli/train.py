@@ -25,10 +25,18 @@ TASK_CHOICES = ("chat_sft", "text_classification", "seq2seq", "dpo")
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("train", help="fine-tune a model on a dataset here (CPU or GPU), with a progress bar")
     parser.add_argument("dataset", type=Path, help="canonical JSONL, an analysis store folder, or any dataset file")
-    parser.add_argument("--model", default=None, metavar="MODEL",
-                        help="catalogue id, Hub id or model folder (default: a packaged small model)")
-    parser.add_argument("--catalogue-model", default=None, metavar="MODEL_ID",
-                        help="the catalogue entry whose facts apply to a Hub id or folder given as --model")
+    parser.add_argument(
+        "--model",
+        default=None,
+        metavar="MODEL",
+        help="catalogue id, Hub id or model folder (default: a packaged small model)",
+    )
+    parser.add_argument(
+        "--catalogue-model",
+        default=None,
+        metavar="MODEL_ID",
+        help="the catalogue entry whose facts apply to a Hub id or folder given as --model",
+    )
     parser.add_argument("--task", choices=TASK_CHOICES, default="chat_sft")
     for flag, kind, field in CONFIG_OPTIONS:
         if field not in ("num_epochs", "eval_share", "seed"):
@@ -70,8 +78,14 @@ class ProgressBar:
     def __init__(self) -> None:
         from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                                 TextColumn("{task.fields[loss]}"), TimeRemainingColumn(), transient=False)
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TextColumn("{task.fields[loss]}"),
+            TimeRemainingColumn(),
+            transient=False,
+        )
         self.bar = self.progress.add_task("starting", total=None, loss="")
 
     def __call__(self, kind: str, data: dict[str, Any]) -> None:
@@ -95,12 +109,22 @@ def run_train(args: argparse.Namespace) -> int:
         print(f"error: {args.dataset} does not exist", file=sys.stderr)
         return 2
     args.output.mkdir(parents=True, exist_ok=True)
-    config = {field: getattr(args, field) for _, _, field in CONFIG_OPTIONS
-              if field not in ("num_epochs", "eval_share", "seed") and getattr(args, field) is not None}
+    config = {
+        field: getattr(args, field)
+        for _, _, field in CONFIG_OPTIONS
+        if field not in ("num_epochs", "eval_share", "seed") and getattr(args, field) is not None
+    }
     payload: dict[str, Any] = {
-        "base_model": args.model, "catalogue_model": args.catalogue_model, "task": args.task, "config": config,
-        "epochs": args.epochs, "eval_split": args.eval_share, "seed": args.seed, "merge": args.merge,
-        "num_labels": args.num_labels, "limits": {"max_examples": args.max_examples},
+        "base_model": args.model,
+        "catalogue_model": args.catalogue_model,
+        "task": args.task,
+        "config": config,
+        "epochs": args.epochs,
+        "eval_split": args.eval_share,
+        "seed": args.seed,
+        "merge": args.merge,
+        "num_labels": args.num_labels,
+        "limits": {"max_examples": args.max_examples},
         "model_cache_dir": str(args.model_cache) if args.model_cache else None,
     }
     bar = ProgressBar()
@@ -126,8 +150,10 @@ def run_train(args: argparse.Namespace) -> int:
     finally:
         signal.signal(signal.SIGINT, previous)
     loss = result["final_train_loss"]
-    print(f"trained {result['steps']} steps on {result['device']}"
-          + (f", final training loss {loss:.4f}" if loss is not None else ""))
+    print(
+        f"trained {result['steps']} steps on {result['device']}"
+        + (f", final training loss {loss:.4f}" if loss is not None else "")
+    )
     for name, where in result["outputs"].items():
         print(f"{name}: {args.output / where}")
     print(f"results: {args.output / result['results']}")

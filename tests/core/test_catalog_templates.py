@@ -35,11 +35,21 @@ IDS = [entry.model_id for entry in ENTRIES]
 TEMPLATE_SRC = Path(os.environ.get("SLMGEN_TEMPLATE_SRC", REPO_ROOT / ".venv" / "template-src"))
 UNSLOTH_SRC = Path(os.environ.get("SLMGEN_UNSLOTH_SRC", REPO_ROOT / ".venv" / "unsloth-src"))
 GUIDANCE_WHEEL = "guidance-0.3.1-py3-none-any.whl"
-TRL_TEMPLATES = {"qwen2.5": "qwen2_5", "qwen3": "qwen3", "llama-3.2": "llama3_2", "phi-3.5-mini": "phi3_5",
-                 "gemma-2": "gemma", "gemma-3": "gemma3"}
+TRL_TEMPLATES = {
+    "qwen2.5": "qwen2_5",
+    "qwen3": "qwen3",
+    "llama-3.2": "llama3_2",
+    "phi-3.5-mini": "phi3_5",
+    "gemma-2": "gemma",
+    "gemma-3": "gemma3",
+}
 SPECIAL = {"bos_token": "<s>", "eos_token": "</s>"}  # what the templates print for them; markers never contain them
-CHAT = [{"role": "user", "content": "U1"}, {"role": "assistant", "content": "A1"},
-        {"role": "user", "content": "U2"}, {"role": "assistant", "content": "A2"}]
+CHAT = [
+    {"role": "user", "content": "U1"},
+    {"role": "assistant", "content": "A1"},
+    {"role": "user", "content": "U2"},
+    {"role": "assistant", "content": "A2"},
+]
 
 
 def wheel_member(directory: Path, wheel: str, member: str) -> str:
@@ -96,8 +106,9 @@ def own_template(family: str) -> str:
 def render(template: str, messages: list[dict[str, str]], **extra: Any) -> str:
     from transformers.utils.chat_template_utils import _compile_jinja_template
 
-    return str(_compile_jinja_template(template).render(messages=messages, add_generation_prompt=False,
-                                                          **SPECIAL, **extra))
+    return str(
+        _compile_jinja_template(template).render(messages=messages, add_generation_prompt=False, **SPECIAL, **extra)
+    )
 
 
 def render_mistral_common(messages: list[dict[str, str]]) -> str:
@@ -132,7 +143,9 @@ def test_markers_open_the_user_and_assistant_turns_of_the_models_own_template(en
         assert f"{entry.instruction_marker} U1{entry.response_marker} A1" in text
         return
     for user, reply in (("U1", "A1"), ("U2", "A2")):
-        assert opens(entry.instruction_marker, user, text), f"{entry.instruction_marker!r} does not open {user}: {text!r}"
+        assert opens(entry.instruction_marker, user, text), (
+            f"{entry.instruction_marker!r} does not open {user}: {text!r}"
+        )
         assert opens(entry.response_marker, reply, text), f"{entry.response_marker!r} does not open {reply}: {text!r}"
 
 
@@ -168,8 +181,12 @@ def unsloth_template(key: str) -> str:
     entries: dict[str, ast.expr] = {}
     for node in ast.parse(source).body:
         target = node.targets[0] if isinstance(node, ast.Assign) else None
-        if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name) and \
-                target.value.id == "CHAT_TEMPLATES" and isinstance(target.slice, ast.Constant):
+        if (
+            isinstance(target, ast.Subscript)
+            and isinstance(target.value, ast.Name)
+            and target.value.id == "CHAT_TEMPLATES"
+            and isinstance(target.slice, ast.Constant)
+        ):
             entries[str(target.slice.value)] = node.value  # type: ignore[union-attr]
     value = entries.get(key)
     while isinstance(value, ast.Subscript) and isinstance(value.slice, ast.Constant):
@@ -192,8 +209,10 @@ def test_unsloths_template_puts_the_same_markers_around_the_same_turns(entry: Mo
 def test_phi4_mini_keeps_its_own_template_because_unsloths_phi4_is_the_14b_format() -> None:
     entry = load_catalog().get("phi-4-mini-instruct")
     assert entry.own_template and (entry.instruction_marker, entry.response_marker) == ("<|user|>", "<|assistant|>")
-    assert render(own_template("phi-4-mini"), CHAT) == "<|user|>U1<|end|><|assistant|>A1<|end|><|user|>U2<|end|>" \
+    assert (
+        render(own_template("phi-4-mini"), CHAT) == "<|user|>U1<|end|><|assistant|>A1<|end|><|user|>U2<|end|>"
         "<|assistant|>A2<|end|></s>"
+    )
     assert "<|im_sep|>" in render(unsloth_template("phi-4"), CHAT), "Unsloth's phi-4 key is the 14B format"
 
 

@@ -34,13 +34,22 @@ def helper_cells(nb: Any) -> list[str]:
 
 @pytest.mark.parametrize("fixture", ["openai_cookbook_toy_chat_fine_tuning.jsonl", "dpo"])
 def test_the_helper_cell_is_the_runtime_module_byte_for_byte(fixture: str) -> None:
-    examples = (llamafactory_v1_pairs(shared_file("llamafactory_v1_dpo_demo.jsonl")) if fixture == "dpo"
-                else read_canonical(shared_file(fixture)))
+    examples = (
+        llamafactory_v1_pairs(shared_file("llamafactory_v1_dpo_demo.jsonl"))
+        if fixture == "dpo"
+        else read_canonical(shared_file(fixture))
+    )
     nb = render("qwen2.5-0.5b-instruct", examples)  # written to .ipynb bytes and read back, as a user gets it
     assert helper_cells(nb) == [RUNTIME_SOURCE]
     others = "\n".join(source for source in code_cells(nb) if source != RUNTIME_SOURCE)
-    for definition in ("def to_chat_messages", "def response_labels", "def tokenize_chat", "def check_labels",
-                       "def missing_packages", "def render_tool_calls"):
+    for definition in (
+        "def to_chat_messages",
+        "def response_labels",
+        "def tokenize_chat",
+        "def check_labels",
+        "def missing_packages",
+        "def render_tool_calls",
+    ):
         assert definition not in others, f"{definition} belongs to the runtime module, not a template"
 
 
@@ -67,10 +76,20 @@ def test_unpaired_preference_data_gets_no_sft_notebook() -> None:
 
 
 def profile(tokenizer: str, exact: bool, max_tokens: int) -> DatasetProfile:
-    return DatasetProfile(num_examples=5, total_tokens=max_tokens * 3, p95_tokens=max_tokens, max_tokens=max_tokens,
-                          mean_assistant_tokens=10.0, system_prompt_share=0.0, multi_turn_share=0.0,
-                          non_alternating_share=0.0, tool_call_share=0.0, json_output_share=0.0,
-                          tokenizer=tokenizer, tokens_exact=exact)
+    return DatasetProfile(
+        num_examples=5,
+        total_tokens=max_tokens * 3,
+        p95_tokens=max_tokens,
+        max_tokens=max_tokens,
+        mean_assistant_tokens=10.0,
+        system_prompt_share=0.0,
+        multi_turn_share=0.0,
+        non_alternating_share=0.0,
+        tool_call_share=0.0,
+        json_output_share=0.0,
+        tokenizer=tokenizer,
+        tokens_exact=exact,
+    )
 
 
 def test_the_fit_is_stated_as_about_with_its_margin_never_as_certain() -> None:
@@ -86,7 +105,13 @@ def test_the_fit_is_stated_as_about_with_its_margin_never_as_certain() -> None:
 
 
 def test_weight_zero_turns_are_said_to_be_left_untrained() -> None:
-    example = {"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "x", "weight": 0},
-                            {"role": "user", "content": "Again"}, {"role": "assistant", "content": "y"}]}
+    example = {
+        "messages": [
+            {"role": "user", "content": "Hi"},
+            {"role": "assistant", "content": "x", "weight": 0},
+            {"role": "user", "content": "Again"},
+            {"role": "assistant", "content": "y"},
+        ]
+    }
     title = render("qwen3-0.6b", [example]).cells[0].source
     assert "not trained on" in title and "still trains" not in title

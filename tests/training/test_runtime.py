@@ -27,30 +27,40 @@ def test_the_module_stands_alone_importing_only_the_standard_library_up_front(tm
     top_level |= {node.module.split(".")[0] for node in tree.body if isinstance(node, ast.ImportFrom) and node.module}
     assert top_level <= set(sys.stdlib_module_names) | {"__future__"}
     every = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module} | {
-        a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names
+    }
     assert not any(name.startswith("backend") for name in every)
     # Executed as a notebook cell would be: in a fresh interpreter, outside the project, heavy packages untouched.
     probe = (
         "import sys; exec(open(sys.argv[1]).read()); "
         "print(sorted(m for m in ('torch', 'transformers', 'trl', 'peft', 'datasets') if m in sys.modules))"
     )
-    done = subprocess.run([sys.executable, "-I", "-c", probe, str(RUNTIME)], cwd=tmp_path, capture_output=True,
-                          text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", probe, str(RUNTIME)], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
     assert done.stdout.strip() == "[]"
 
 
 def test_weight_zero_replies_are_context_not_trained() -> None:
-    example = {"messages": [
-        {"role": "user", "content": "Hi"},
-        {"role": "assistant", "content": "Bad answer", "weight": 0},
-        {"role": "user", "content": "Again"},
-        {"role": "assistant", "content": "Good answer", "weight": 1},
-    ]}
-    messages, trained = runtime.to_chat_messages(example, Counter(), supports_system_role=True,
-                                                 strict_alternation=False)
+    example = {
+        "messages": [
+            {"role": "user", "content": "Hi"},
+            {"role": "assistant", "content": "Bad answer", "weight": 0},
+            {"role": "user", "content": "Again"},
+            {"role": "assistant", "content": "Good answer", "weight": 1},
+        ]
+    }
+    messages, trained = runtime.to_chat_messages(
+        example, Counter(), supports_system_role=True, strict_alternation=False
+    )
     assert [m["content"] for m in messages] == ["Hi", "Bad answer", "Again", "Good answer"] and trained == [False, True]
-    merged = {"messages": [{"role": "user", "content": "Q"}, {"role": "assistant", "content": "a", "weight": 0},
-                           {"role": "assistant", "content": "b"}]}
+    merged = {
+        "messages": [
+            {"role": "user", "content": "Q"},
+            {"role": "assistant", "content": "a", "weight": 0},
+            {"role": "assistant", "content": "b"},
+        ]
+    }
     _, trained = runtime.to_chat_messages(merged, Counter(), supports_system_role=True, strict_alternation=True)
     assert trained == [False], "a merged turn holding weight-0 text is not trained"
 
@@ -59,14 +69,19 @@ def test_labels_keep_only_the_trained_replies_with_the_models_own_tokenizer(smol
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(smollm2_dir)
-    messages = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Not this one."},
-                {"role": "user", "content": "Again"}, {"role": "assistant", "content": "This one."}]
+    messages = [
+        {"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": "Not this one."},
+        {"role": "user", "content": "Again"},
+        {"role": "assistant", "content": "This one."},
+    ]
     row = runtime.tokenize_chat(tokenizer, messages, [False, True], *CHATML, max_length=512)
     learned = tokenizer.decode([t for t in row["labels"] if t != IGNORE_INDEX])
     assert learned == "This one.<|im_end|>\n"
     everything = runtime.tokenize_chat(tokenizer, messages, [True, True], *CHATML, max_length=512)
     assert tokenizer.decode([t for t in everything["labels"] if t != IGNORE_INDEX]) == (
-        "Not this one.<|im_end|>\nThis one.<|im_end|>\n")
+        "Not this one.<|im_end|>\nThis one.<|im_end|>\n"
+    )
     assert row["input_ids"] == everything["input_ids"] and not row["cut"]
     assert tokenizer.decode(row["input_ids"]).count("<|im_start|>") == 5  # the template's default system turn too
     short = runtime.tokenize_chat(tokenizer, messages, [True, True], *CHATML, max_length=16)
@@ -80,15 +95,24 @@ def test_labels_keep_only_the_trained_replies_with_the_models_own_tokenizer(smol
 
 
 def test_preference_pairs_become_trls_conversational_prompt_chosen_rejected() -> None:
-    pair = {"messages": [{"role": "system", "content": "Be kind."}, {"role": "user", "content": "Hi"}],
-            "chosen": [{"role": "assistant", "content": "Hello!"}], "rejected": [{"role": "assistant", "content": "Go."}]}
+    pair = {
+        "messages": [{"role": "system", "content": "Be kind."}, {"role": "user", "content": "Hi"}],
+        "chosen": [{"role": "assistant", "content": "Hello!"}],
+        "rejected": [{"role": "assistant", "content": "Go."}],
+    }
     converted = runtime.to_preference_pair(pair, Counter(), supports_system_role=False, strict_alternation=True)
-    assert converted == {"prompt": [{"role": "user", "content": "Be kind.\n\nHi"}],
-                         "chosen": [{"role": "assistant", "content": "Hello!"}],
-                         "rejected": [{"role": "assistant", "content": "Go."}]}
+    assert converted == {
+        "prompt": [{"role": "user", "content": "Be kind.\n\nHi"}],
+        "chosen": [{"role": "assistant", "content": "Hello!"}],
+        "rejected": [{"role": "assistant", "content": "Go."}],
+    }
     counts: Counter[str] = Counter()
-    assert runtime.to_preference_pair({"messages": pair["messages"]}, counts, supports_system_role=True,
-                                      strict_alternation=False) is None
+    assert (
+        runtime.to_preference_pair(
+            {"messages": pair["messages"]}, counts, supports_system_role=True, strict_alternation=False
+        )
+        is None
+    )
     assert counts == Counter({"examples without a chosen/rejected pair left out": 1})
 
 
@@ -106,8 +130,14 @@ def tiny(config_class: Any, **sizes: Any) -> Any:
 
 
 LLAMA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
-SIZES = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1, "num_attention_heads": 2,
-         "num_key_value_heads": 1, "vocab_size": 300}
+SIZES = {
+    "hidden_size": 32,
+    "intermediate_size": 64,
+    "num_hidden_layers": 1,
+    "num_attention_heads": 2,
+    "num_key_value_heads": 1,
+    "vocab_size": 300,
+}
 
 
 def test_phi3_fused_layers_get_lora_on_every_projection_not_two() -> None:
@@ -116,8 +146,16 @@ def test_phi3_fused_layers_get_lora_on_every_projection_not_two() -> None:
 
     phi = tiny(Phi3Config, **SIZES, pad_token_id=0)
     assert runtime.resolve_target_modules(phi, LLAMA_TARGETS) == ["qkv_proj", "o_proj", "gate_up_proj", "down_proj"]
-    adapted = runtime.attach_lora(phi, use_unsloth=False, loader="FastLanguageModel", rank=4, alpha=4, dropout=0.0,
-                                  target_modules=LLAMA_TARGETS, seed=1)
+    adapted = runtime.attach_lora(
+        phi,
+        use_unsloth=False,
+        loader="FastLanguageModel",
+        rank=4,
+        alpha=4,
+        dropout=0.0,
+        target_modules=LLAMA_TARGETS,
+        seed=1,
+    )
     assert isinstance(adapted, PeftModel)
     wrapped = {name.rsplit(".", 1)[-1] for name, module in adapted.named_modules() if hasattr(module, "lora_A")}
     assert wrapped == {"qkv_proj", "o_proj", "gate_up_proj", "down_proj"}
@@ -135,24 +173,33 @@ def test_gemma3_4b_loads_multimodal_and_lora_stays_in_its_language_model(smollm2
     # google/gemma-3-4b-it is model_type "gemma3": AutoModelForCausalLM builds the image-text model for it.
     assert MODEL_FOR_CAUSAL_LM_MAPPING_NAMES["gemma3"] == "Gemma3ForConditionalGeneration"
     text = {**SIZES, "head_dim": 16}
-    vision = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1, "num_attention_heads": 2,
-              "image_size": 28, "patch_size": 14}
+    vision = {
+        "hidden_size": 32,
+        "intermediate_size": 64,
+        "num_hidden_layers": 1,
+        "num_attention_heads": 2,
+        "image_size": 28,
+        "patch_size": 14,
+    }
     model = tiny(Gemma3Config, text_config=text, vision_config=vision, mm_tokens_per_image=4)
-    adapted = runtime.attach_lora(model, use_unsloth=False, loader="FastModel", rank=4, alpha=4, dropout=0.0,
-                                  target_modules=LLAMA_TARGETS, seed=1)
+    adapted = runtime.attach_lora(
+        model, use_unsloth=False, loader="FastModel", rank=4, alpha=4, dropout=0.0, target_modules=LLAMA_TARGETS, seed=1
+    )
     wrapped = [name for name, module in adapted.named_modules() if hasattr(module, "lora_A")]
     assert wrapped and all(".language_model." in name for name in wrapped)
     assert len(wrapped) == 7, "all seven projections of the one text layer"
     # On a GPU, Unsloth's FastModel returns a processor for it: the runtime works through its text tokenizer.
     extra = {"boi_token": "<start_of_image>", "image_token": "<image_soft_token>", "eoi_token": "<end_of_image>"}
     tokenizer = AutoTokenizer.from_pretrained(smollm2_dir, extra_special_tokens=extra)
-    processor = Gemma3Processor(image_processor=Gemma3ImageProcessorPil(), tokenizer=tokenizer,
-                                chat_template=tokenizer.chat_template)
+    processor = Gemma3Processor(
+        image_processor=Gemma3ImageProcessorPil(), tokenizer=tokenizer, chat_template=tokenizer.chat_template
+    )
     inner = runtime.text_tokenizer(processor)
     assert inner is tokenizer and runtime.text_tokenizer(tokenizer) is tokenizer
     messages = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]
     assert runtime.tokenize_chat(inner, messages, [True], *CHATML, 64) == runtime.tokenize_chat(
-        tokenizer, messages, [True], *CHATML, 64)
+        tokenizer, messages, [True], *CHATML, 64
+    )
 
 
 class Receiver(BaseHTTPRequestHandler):
@@ -183,13 +230,16 @@ def test_report_back_posts_each_record_with_the_bearer_token(receiver: str) -> N
     report({"step": 1, "loss": 2.5, "learning_rate": 0.0002})
     report({"step": 2, "loss": 2.1, "learning_rate": 0.0001})
     report.flush()
-    assert Receiver.received == [("Bearer run-token", {"step": 1, "loss": 2.5, "learning_rate": 0.0002}),
-                                 ("Bearer run-token", {"step": 2, "loss": 2.1, "learning_rate": 0.0001})]
+    assert Receiver.received == [
+        ("Bearer run-token", {"step": 1, "loss": 2.5, "learning_rate": 0.0002}),
+        ("Bearer run-token", {"step": 2, "loss": 2.1, "learning_rate": 0.0001}),
+    ]
     assert report.failure == ""
 
 
-def test_report_back_failures_are_printed_once_and_never_raise(receiver: str, capsys: pytest.CaptureFixture[str]
-                                                               ) -> None:
+def test_report_back_failures_are_printed_once_and_never_raise(
+    receiver: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     refused = runtime.ReportBack(receiver, "wrong-token")
     for step in range(3):
         refused({"step": step})

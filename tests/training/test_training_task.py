@@ -89,7 +89,9 @@ def test_a_stop_ends_the_run_cancelled_with_a_checkpoint_after_the_current_step(
             ctx.cancel()  # what the engine does when a user presses Stop
 
     ctx = LocalContext(tmp_path / "run", on_event=stop_after_first_step)
-    payload = chat_payload(chat_jsonl, smollm2_dir, limits={"max_steps": 50, "max_examples": 12, **QUICK}, eval_split=0.0)
+    payload = chat_payload(
+        chat_jsonl, smollm2_dir, limits={"max_steps": 50, "max_examples": 12, **QUICK}, eval_split=0.0
+    )
     with pytest.raises(TaskCancelled):
         run_training(ctx, payload)
     checkpoint = ctx.artifacts["checkpoint"]
@@ -216,12 +218,18 @@ def test_classification_refuses_free_text_and_a_wrong_label_count(tmp_path: Path
 
 
 @pytest.mark.slow
-def test_seq2seq_on_a_causal_model_trains_the_final_reply_only(
-    tmp_path: Path, smollm2_dir: Path
-) -> None:
-    rows = [{"prompt": f"Translate to French: {w}", "completion": f"{f}"} for w, f in
-            [("cat", "chat"), ("dog", "chien"), ("house", "maison"), ("tree", "arbre"), ("water", "eau"),
-             ("bread", "pain")]]
+def test_seq2seq_on_a_causal_model_trains_the_final_reply_only(tmp_path: Path, smollm2_dir: Path) -> None:
+    rows = [
+        {"prompt": f"Translate to French: {w}", "completion": f"{f}"}
+        for w, f in [
+            ("cat", "chat"),
+            ("dog", "chien"),
+            ("house", "maison"),
+            ("tree", "arbre"),
+            ("water", "eau"),
+            ("bread", "pain"),
+        ]
+    ]
     dataset = write_jsonl(tmp_path / "pairs.jsonl", rows)
     ctx = LocalContext(tmp_path / "run")
     result = run_training(ctx, chat_payload(dataset, smollm2_dir, task="seq2seq", limits={"max_steps": 2, **QUICK}))

@@ -138,7 +138,8 @@ def example_kind(example: Any) -> str:
 
 def find_pair_problem(example: dict[str, Any]) -> str | None:
     """Why a preference pair cannot be trained with DPO, or None."""
-    for side, label in (("messages", "its prompt"), ("chosen", "its chosen answer"), ("rejected", "its rejected answer")):
+    sides = (("messages", "its prompt"), ("chosen", "its chosen answer"), ("rejected", "its rejected answer"))
+    for side, label in sides:
         problem = message_problem(example.get(side))
         if problem is not None:
             return f"{label} is empty" if problem == "empty" else f"{label}: {problem}"

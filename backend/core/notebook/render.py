@@ -50,7 +50,10 @@ MODEL_CELLS: tuple[CellSpec, ...] = (
     CellSpec("lora.py.j2"),
     CellSpec("chat_template.py.j2"),
 )
-DATA_HEADING = ("Data", "Your examples, then the conversion to this model's chat format and the train/evaluation split.")
+DATA_HEADING = (
+    "Data",
+    "Your examples, then the conversion to this model's chat format and the train/evaluation split.",
+)
 AFTER_CELLS: tuple[CellSpec, ...] = (
     CellSpec("compare_before.py.j2"),
     CellSpec("train.py.j2"),

@@ -39,8 +39,12 @@ def classification_report(truth: Sequence[int], predicted: Sequence[int], labels
         precision = true_positive / predicted_k if predicted_k else 0.0
         recall = true_positive / support if support else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        per_label[name] = {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4),
-                           "support": support}
+        per_label[name] = {
+            "precision": round(precision, 4),
+            "recall": round(recall, 4),
+            "f1": round(f1, 4),
+            "support": support,
+        }
     total = len(truth)
     correct = sum(matrix[k][k] for k in range(len(labels)))
     present = [per_label[name]["f1"] for name in labels if per_label[name]["support"]]

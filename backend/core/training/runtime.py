@@ -8,6 +8,7 @@ nothing of the product.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
 import json
 import math
@@ -234,18 +235,20 @@ def load_model(name: str, *, use_unsloth: bool, loader: str, max_seq_length: int
     if use_unsloth:
         if loader == "FastModel":
             from unsloth import FastModel
-            return FastModel.from_pretrained(model_name=name, max_seq_length=max_seq_length, dtype=None,
-                                             load_in_4bit=load_in_4bit, token=token)
-        from unsloth import FastLanguageModel
-        return FastLanguageModel.from_pretrained(model_name=name, max_seq_length=max_seq_length, dtype=None,
-                                                 load_in_4bit=load_in_4bit, token=token)
+            model, tokenizer = FastModel.from_pretrained(model_name=name, max_seq_length=max_seq_length, dtype=None,
+                                                         load_in_4bit=load_in_4bit, token=token)
+        else:
+            from unsloth import FastLanguageModel
+            model, tokenizer = FastLanguageModel.from_pretrained(model_name=name, max_seq_length=max_seq_length,
+                                                                 dtype=None, load_in_4bit=load_in_4bit, token=token)
+        return model, tokenizer
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(name, token=token)
     dtype = torch.float16 if device == "cuda" else torch.float32
-    model = AutoModelForCausalLM.from_pretrained(name, dtype=dtype, token=token).to(device)
-    return model, tokenizer
+    loaded: Any = AutoModelForCausalLM.from_pretrained(name, dtype=dtype, token=token)
+    return loaded.to(device), tokenizer
 
 
 def resolve_target_modules(model: Any, wanted: Sequence[str]) -> list[str] | str:
@@ -285,14 +288,14 @@ def attach_lora(model: Any, *, use_unsloth: bool, loader: str, rank: int, alpha:
     return get_peft_model(model, config)
 
 
-# --- progress: metrics per step, stop at the end of a step, report back ------------------------------------------------
+# --- progress: metrics per step, stop at the end of a step, report back --------------------------------------------
 def make_progress_callback(report: Callable[[dict[str, Any]], None],
                            should_stop: Callable[[], bool] | None = None) -> Any:
     """A TrainerCallback that calls report() with one record per logged step (and per evaluation) and, when
     should_stop() turns true, ends training after the current step with a checkpoint saved."""
     from transformers import TrainerCallback
 
-    class ProgressCallback(TrainerCallback):  # type: ignore[misc]
+    class ProgressCallback(TrainerCallback):
         def __init__(self) -> None:
             self.started = time.monotonic()
             self.last: tuple[float, int] = (self.started, 0)
@@ -340,10 +343,8 @@ class ReportBack:
         threading.Thread(target=self._send_all, daemon=True, name="slmgen-report-back").start()
 
     def __call__(self, record: dict[str, Any]) -> None:
-        try:
+        with contextlib.suppress(queue.Full):  # the server is far behind: a dropped progress point costs nothing
             self._pending.put_nowait(record)
-        except queue.Full:
-            pass  # the server is far behind: a dropped progress point costs nothing
 
     def flush(self) -> None:
         """Wait until every queued record was sent (or failed)."""
@@ -366,7 +367,7 @@ class ReportBack:
 
 
 # --- trainers --------------------------------------------------------------------------------------------------------
-def precision(device: str) -> dict[str, bool]:
+def precision(device: str) -> dict[str, Any]:
     """fp16 on a T4 (no bf16), bf16 where the GPU has it, full precision with use_cpu on a CPU."""
     if device != "cuda":
         return {"fp16": False, "bf16": False, "use_cpu": True}
@@ -383,7 +384,7 @@ def build_sft_trainer(model: Any, tokenizer: Any, train_rows: list[dict[str, Any
     """TRL's SFTTrainer over already tokenized rows (input_ids + labels), with TRL's current API:
     processing_class (not tokenizer=), max_length (not max_seq_length)."""
     from datasets import Dataset
-    from trl import SFTConfig, SFTTrainer
+    from trl import SFTConfig, SFTTrainer  # type: ignore[attr-defined]
 
     def as_dataset(rows: list[dict[str, Any]]) -> Any:
         return Dataset.from_list([{"input_ids": r["input_ids"], "labels": r["labels"]} for r in rows])
@@ -411,7 +412,7 @@ def build_dpo_trainer(model: Any, tokenizer: Any, train_pairs: list[dict[str, Me
     """TRL's DPOTrainer on conversational prompt/chosen/rejected pairs. With a LoRA model the reference
     model is the same model with its adapter switched off, so no second copy is loaded."""
     from datasets import Dataset
-    from trl import DPOConfig, DPOTrainer
+    from trl import DPOConfig, DPOTrainer  # type: ignore[attr-defined]
 
     flags = precision(device)
     args = DPOConfig(

@@ -69,7 +69,10 @@ def resolve_base_model(request: TrainingPayload, cache_dir: Path) -> BaseModelSp
         return BaseModelSpec(name, "hub", facts, unsloth_name=name)
     raise InvalidInputError(
         f"{name!r} is neither a catalogue model, a Hub model id (owner/name) nor a model directory. "
-        "`slmgen models` lists the catalogue.", code="unknown_base_model", field="base_model")
+        "`slmgen models` lists the catalogue.",
+        code="unknown_base_model",
+        field="base_model",
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,17 +87,25 @@ def chat_format(spec: BaseModelSpec, tokenizer: Any) -> ChatFormat:
     """The catalogue's facts, or the known format the tokenizer's own template renders."""
     if spec.entry is not None:
         entry = spec.entry
-        return ChatFormat(entry.instruction_marker, entry.response_marker, entry.supports_system_role,
-                          entry.strict_alternation)
+        return ChatFormat(
+            entry.instruction_marker, entry.response_marker, entry.supports_system_role, entry.strict_alternation
+        )
     if not getattr(tokenizer, "chat_template", None):
-        raise InvalidInputError(f"{spec.describe()['name']} has no chat template: use an instruct (chat) model, or "
-                                "name the catalogue model it is a copy of.", code="no_chat_template")
+        raise InvalidInputError(
+            f"{spec.describe()['name']} has no chat template: use an instruct (chat) model, or "
+            "name the catalogue model it is a copy of.",
+            code="no_chat_template",
+        )
     probe = tokenizer.apply_chat_template(
-        [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}], tokenize=False)
+        [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}], tokenize=False
+    )
     for entry in load_catalog():
         if entry.instruction_marker in probe and entry.response_marker in probe:
-            return ChatFormat(entry.instruction_marker, entry.response_marker, entry.supports_system_role,
-                              entry.strict_alternation)
+            return ChatFormat(
+                entry.instruction_marker, entry.response_marker, entry.supports_system_role, entry.strict_alternation
+            )
     raise InvalidInputError(
         f"The chat format of {spec.describe()['name']} is none the catalogue knows (a chat renders as {probe!r}): "
-        "name the catalogue model whose format it uses (catalogue_model).", code="unknown_chat_format")
+        "name the catalogue model whose format it uses (catalogue_model).",
+        code="unknown_chat_format",
+    )

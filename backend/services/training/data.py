@@ -58,8 +58,9 @@ def iter_dataset(path: Path) -> Iterator[dict[str, Any]]:
     """Canonical examples of an analysis store directory or a JSONL file (a broken line is an error, not a skip)."""
     if path.is_dir():
         if not (path / INDEX_FILE).exists():
-            raise NotFoundError(f"{path.name} holds no analysed examples: run the analysis first.",
-                                code="dataset_not_found")
+            raise NotFoundError(
+                f"{path.name} holds no analysed examples: run the analysis first.", code="dataset_not_found"
+            )
         yield from iter_canonical(path)
         return
     if not path.is_file():
@@ -73,8 +74,10 @@ def iter_dataset(path: Path) -> Iterator[dict[str, Any]]:
             except orjson.JSONDecodeError as error:
                 raise InvalidInputError(
                     f"Line {number} of {path.name} is not JSON ({error}); the training data must be canonical "
-                    "JSONL, one example per line (the analysis store writes it).", code="invalid_training_data",
-                    line=number) from error
+                    "JSONL, one example per line (the analysis store writes it).",
+                    code="invalid_training_data",
+                    line=number,
+                ) from error
 
 
 def read_dataset(path: Path, max_examples: int | None = None) -> list[dict[str, Any]]:
@@ -111,13 +114,22 @@ def refuse_wrong_kind(task: str, kinds: Counter[str]) -> None:
         raise InvalidInputError(
             f"This dataset holds preference data ({paired} chosen/rejected pairs, {unpaired} labelled answers), "
             f"which {task} would train as if every answer were good. Train pairs with the task 'dpo'.",
-            code="preference_data_needs_dpo", paired=paired, unpaired=unpaired)
+            code="preference_data_needs_dpo",
+            paired=paired,
+            unpaired=unpaired,
+        )
     if task == "dpo" and not paired:
-        detail = (f"its {unpaired} records are unpaired (one answer each, labelled good or bad: KTO-style), and "
-                  "DPO needs a chosen and a rejected answer to the same prompt" if unpaired else
-                  "it has no chosen/rejected pairs")
-        raise InvalidInputError(f"This dataset cannot be trained with DPO: {detail}. Chat data trains with "
-                                "'chat_sft'.", code="not_preference_pairs", unpaired=unpaired)
+        detail = (
+            f"its {unpaired} records are unpaired (one answer each, labelled good or bad: KTO-style), and "
+            "DPO needs a chosen and a rejected answer to the same prompt"
+            if unpaired
+            else "it has no chosen/rejected pairs"
+        )
+        raise InvalidInputError(
+            f"This dataset cannot be trained with DPO: {detail}. Chat data trains with 'chat_sft'.",
+            code="not_preference_pairs",
+            unpaired=unpaired,
+        )
 
 
 def convert(task: str, kind: str, example: dict[str, Any], left_out: Counter[str]) -> dict[str, Any] | None:
@@ -138,8 +150,12 @@ def convert(task: str, kind: str, example: dict[str, Any], left_out: Counter[str
         left_out["examples with no text and label"] += 1
         return None
     if kind == "completion":  # seq2seq's own shape; as chat it is one user turn and one reply
-        return {"messages": [{"role": "user", "content": example["prompt"]},
-                             {"role": "assistant", "content": example["completion"]}]}
+        return {
+            "messages": [
+                {"role": "user", "content": example["prompt"]},
+                {"role": "assistant", "content": example["completion"]},
+            ]
+        }
     if kind == "chat":
         problem = find_problem(example)
         if problem is None:
@@ -153,13 +169,18 @@ def convert(task: str, kind: str, example: dict[str, Any], left_out: Counter[str
 def label_names(examples: list[dict[str, Any]], num_labels: int | None) -> list[str]:
     labels = sorted({example["label"] for example in examples})
     if len(labels) < 2:
-        raise InvalidInputError(f"Classification needs at least two labels; this dataset has {labels}.",
-                                code="too_few_labels")
+        raise InvalidInputError(
+            f"Classification needs at least two labels; this dataset has {labels}.", code="too_few_labels"
+        )
     if len(labels) > min(MAX_LABELS, max(2, len(examples) // 2)):
         raise InvalidInputError(
             f"{len(labels)} different labels in {len(examples)} examples: these replies look like free text, not "
-            "labels. Use 'seq2seq' or 'chat_sft', or give each example one of a few labels.", code="not_labels")
+            "labels. Use 'seq2seq' or 'chat_sft', or give each example one of a few labels.",
+            code="not_labels",
+        )
     if num_labels is not None and num_labels != len(labels):
-        raise InvalidInputError(f"num_labels is {num_labels} but the dataset has {len(labels)} labels: {labels}.",
-                                code="num_labels_mismatch")
+        raise InvalidInputError(
+            f"num_labels is {num_labels} but the dataset has {len(labels)} labels: {labels}.",
+            code="num_labels_mismatch",
+        )
     return labels

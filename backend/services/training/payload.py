@@ -81,4 +81,6 @@ def parse_payload(payload: dict[str, Any]) -> TrainingPayload:
             f"{'.'.join(str(part) for part in problem['loc']) or 'payload'}: {problem['msg']}"
             for problem in error.errors()
         )
-        raise InvalidInputError(f"The training request is invalid: {problems}.", code="invalid_training_request") from error
+        raise InvalidInputError(
+            f"The training request is invalid: {problems}.", code="invalid_training_request"
+        ) from error

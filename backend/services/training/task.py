@@ -32,8 +32,12 @@ def run_training(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:
     spec = resolve_base_model(request, request.cache_dir(ctx.work_dir))
     config = resolve_config(request.effective_config(), spec.defaults, context_length=spec.context_length)
     session = RunSession(ctx=ctx, task=request.task, config=config, base_model=spec.describe())
-    session.data_summary = {"examples_read": len(examples), "kinds": data.kinds, "examples": len(data.examples),
-                            "left_out": dict(data.left_out)}
+    session.data_summary = {
+        "examples_read": len(examples),
+        "kinds": data.kinds,
+        "examples": len(data.examples),
+        "left_out": dict(data.left_out),
+    }
     ctx.log(f"{len(data.examples)} examples for {request.task}; left out: {dict(data.left_out) or 'none'}")
     if request.task == "text_classification":
         from backend.services.training.classify import train_classifier
