@@ -53,7 +53,10 @@ def train_causal(session: RunSession, request: TrainingPayload, data: TaskData, 
         target_modules=spec.target_modules,
         seed=config.seed,
     )
-    options: dict[str, Any] = {"supports_system_role": form.supports_system_role, "strict_alternation": form.strict_alternation}
+    options: dict[str, Any] = {
+        "supports_system_role": form.supports_system_role,
+        "strict_alternation": form.strict_alternation,
+    }
     counts: Counter[str] = Counter()
     ctx.status("Tokenizing with the model's chat template")
     if request.task == "dpo":
