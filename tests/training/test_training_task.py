@@ -105,8 +105,7 @@ def test_a_stop_ends_the_run_cancelled_with_a_checkpoint_after_the_current_step(
 @pytest.mark.slow
 def test_dpo_trains_a_few_steps_on_preference_pairs(tmp_path: Path, smollm2_dir: Path, dpo_jsonl: Path) -> None:
     ctx = LocalContext(tmp_path / "run")
-    payload = chat_payload(dpo_jsonl, smollm2_dir, task="dpo", limits={"max_steps": 2, **QUICK})
-    payload["config"] = {**FAST, "max_seq_length": 256}
+    payload = chat_payload(dpo_jsonl, smollm2_dir, task="dpo", limits={"max_steps": 2, "compare_prompts": 0})
     result = run_training(ctx, payload)
     steps = [point for point in ctx.metrics_history if "loss" in point]
     assert [point["step"] for point in steps] == [1, 2] and all(math.isfinite(p["loss"]) for p in steps)
@@ -232,8 +231,9 @@ def test_seq2seq_on_a_causal_model_trains_the_final_reply_only(tmp_path: Path, s
     ]
     dataset = write_jsonl(tmp_path / "pairs.jsonl", rows)
     ctx = LocalContext(tmp_path / "run")
-    result = run_training(ctx, chat_payload(dataset, smollm2_dir, task="seq2seq", limits={"max_steps": 2, **QUICK}))
-    assert result["task"] == "seq2seq" and result["steps"] == 2
+    limits = {"max_steps": 1, "compare_prompts": 0}
+    result = run_training(ctx, chat_payload(dataset, smollm2_dir, task="seq2seq", eval_split=0.0, limits=limits))
+    assert result["task"] == "seq2seq" and result["steps"] == 1
     data = read_results(ctx)["data"]
     assert data["kinds"] == {"completion": 6} and 0 < data["trained_tokens"] < data["tokens"]
 
