@@ -244,3 +244,14 @@ def test_a_stop_before_training_starts_trains_nothing(tmp_path: Path, chat_jsonl
     with pytest.raises(TaskCancelled):
         run_training(ctx, {"dataset": str(chat_jsonl), "base_model": str(tmp_path)})
     assert ctx.metrics_history == [] and ctx.artifacts == {}
+
+
+def test_a_base_model_that_cannot_be_loaded_is_the_users_error(tmp_path: Path, chat_jsonl: Path) -> None:
+    from backend.core.errors import UnavailableError
+
+    empty = tmp_path / "not-a-model"
+    empty.mkdir()
+    payload = {"dataset": str(chat_jsonl), "base_model": str(empty), "catalogue_model": "smollm2-135m-instruct"}
+    with pytest.raises(UnavailableError, match="could not be loaded") as caught:
+        run_training(LocalContext(tmp_path / "run"), payload)
+    assert caught.value.code == "base_model_unavailable"

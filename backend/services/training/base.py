@@ -8,13 +8,15 @@ PyPI package: SmolLM2-135M-Instruct for generation, the MiniLM encoder for class
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from backend.core.catalog import load_catalog
 from backend.core.catalog.entry import ModelEntry
-from backend.core.errors import InvalidInputError
+from backend.core.errors import InvalidInputError, UnavailableError
 from backend.core.notebook.payload import HUB_ID_PATTERN
 from backend.services import packaged_models
 from backend.services.training.payload import TrainingPayload
@@ -109,3 +111,25 @@ def chat_format(spec: BaseModelSpec, tokenizer: Any) -> ChatFormat:
         "name the catalogue model whose format it uses (catalogue_model).",
         code="unknown_chat_format",
     )
+
+
+@contextmanager
+def loading(spec: BaseModelSpec) -> Iterator[None]:
+    """A model that cannot be loaded (offline, gated, misspelt) is the user's sentence, not an internal error."""
+    try:
+        yield
+    except (OSError, ValueError) as error:  # transformers raises both for a folder or repo that is no model
+        raise UnavailableError(
+            f"The base model {spec.describe()['name']} could not be loaded ({error}). A Hub model needs the network "
+            "and, when gated, accepted terms and an HF token; a folder needs config.json and the weights.",
+            code="base_model_unavailable") from error
+
+
+@contextmanager
+def setup_checks() -> Iterator[None]:
+    """The runtime's own checks (markers, labels, LoRA targets) raise plain errors, because the notebook runs it
+    too; here they end the run with their sentence as the user's error."""
+    try:
+        yield
+    except (RuntimeError, ValueError) as error:
+        raise InvalidInputError(str(error), code="training_setup_failed") from error

@@ -12,7 +12,7 @@ from typing import Any
 
 from backend.core.errors import InvalidInputError
 from backend.core.training import runtime
-from backend.services.training.base import BaseModelSpec, chat_format
+from backend.services.training.base import BaseModelSpec, chat_format, loading, setup_checks
 from backend.services.training.data import TaskData
 from backend.services.training.payload import TrainingPayload
 from backend.services.training.session import RunSession, pick_device
@@ -24,35 +24,36 @@ def train_causal(session: RunSession, request: TrainingPayload, data: TaskData, 
     ctx, config = session.ctx, session.config
     device, use_unsloth = pick_device()
     ctx.status(f"Loading {spec.describe()['name']} ({'Unsloth' if use_unsloth else 'transformers'} on {device})")
-    model, processing = runtime.load_model(
-        spec.unsloth_name or spec.name if use_unsloth else spec.name,
-        use_unsloth=use_unsloth,
-        loader=spec.loader,
-        max_seq_length=config.max_seq_length,
-        load_in_4bit=use_unsloth,
-        token=ctx.secret("hf_token"),
-        device=device,
-    )
+    with loading(spec):
+        model, processing = runtime.load_model(
+            spec.unsloth_name or spec.name if use_unsloth else spec.name,
+            use_unsloth=use_unsloth,
+            loader=spec.loader,
+            max_seq_length=config.max_seq_length,
+            load_in_4bit=use_unsloth,
+            token=ctx.secret("hf_token"),
+            device=device,
+        )
     tokenizer = runtime.text_tokenizer(processing)
     own_template = spec.entry is None or spec.entry.own_template
-    tokenizer = runtime.set_chat_template(
-        tokenizer, None if own_template or not use_unsloth or spec.entry is None else spec.entry.chat_template
-    )
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    form = chat_format(spec, tokenizer)
-    runtime.check_markers(tokenizer, form.instruction_part, form.response_part)
-    ctx.checkpoint()
-    model = runtime.attach_lora(
-        model,
-        use_unsloth=use_unsloth,
-        loader=spec.loader,
-        rank=config.lora_rank,
-        alpha=config.lora_alpha,
-        dropout=config.lora_dropout,
-        target_modules=spec.target_modules,
-        seed=config.seed,
-    )
+    key = None if own_template or not use_unsloth or spec.entry is None else spec.entry.chat_template
+    with setup_checks():
+        tokenizer = runtime.set_chat_template(tokenizer, key)
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        form = chat_format(spec, tokenizer)
+        runtime.check_markers(tokenizer, form.instruction_part, form.response_part)
+        ctx.checkpoint()
+        model = runtime.attach_lora(
+            model,
+            use_unsloth=use_unsloth,
+            loader=spec.loader,
+            rank=config.lora_rank,
+            alpha=config.lora_alpha,
+            dropout=config.lora_dropout,
+            target_modules=spec.target_modules,
+            seed=config.seed,
+        )
     options: dict[str, Any] = {
         "supports_system_role": form.supports_system_role,
         "strict_alternation": form.strict_alternation,
@@ -71,7 +72,8 @@ def train_causal(session: RunSession, request: TrainingPayload, data: TaskData, 
         prompts = [(p["prompt"], p["chosen"][-1]["content"]) for p in pairs]
     else:
         rows, prompts = tokenize_all(tokenizer, data, counts, form, config.max_seq_length, request.task, options)
-        trained, total = runtime.check_labels(rows)
+        with setup_checks():
+            trained, total = runtime.check_labels(rows)
         session.data_summary["trained_tokens"], session.data_summary["tokens"] = trained, total
         session.data_summary["examples_cut"] = sum(1 for row in rows if row["cut"])
         items = rows

@@ -11,7 +11,7 @@ from typing import Any
 
 from backend.core.training import runtime
 from backend.core.training.metrics import classification_report
-from backend.services.training.base import BaseModelSpec
+from backend.services.training.base import BaseModelSpec, loading
 from backend.services.training.data import TaskData
 from backend.services.training.session import RunSession, pick_device
 
@@ -36,10 +36,11 @@ def train_classifier(session: RunSession, data: TaskData, spec: BaseModelSpec) -
     label_ids = {name: k for k, name in enumerate(labels)}
     ctx.status(f"Loading {spec.describe()['name']} with a {len(labels)}-label head on {device}")
     token = ctx.secret("hf_token")
-    tokenizer = AutoTokenizer.from_pretrained(spec.name, token=token)
-    model = AutoModelForSequenceClassification.from_pretrained(
-        spec.name, num_labels=len(labels), id2label=dict(enumerate(labels)), label2id=label_ids, token=token
-    )
+    with loading(spec):
+        tokenizer = AutoTokenizer.from_pretrained(spec.name, token=token)
+        model = AutoModelForSequenceClassification.from_pretrained(
+            spec.name, num_labels=len(labels), id2label=dict(enumerate(labels)), label2id=label_ids, token=token
+        )
     ctx.checkpoint()
     texts = [example["text"] for example in data.examples]
     truth = [label_ids[example["label"]] for example in data.examples]

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from backend.core.training import runtime
-from backend.services.training.base import BaseModelSpec
+from backend.services.training.base import BaseModelSpec, loading
 from backend.services.training.data import TaskData
 from backend.services.training.payload import TrainingPayload
 from backend.services.training.session import RunSession, pick_device
@@ -17,7 +17,9 @@ from backend.services.training.session import RunSession, pick_device
 def is_encoder_decoder(spec: BaseModelSpec, token: str | None) -> bool:
     from transformers import AutoConfig
 
-    return bool(getattr(AutoConfig.from_pretrained(spec.name, token=token), "is_encoder_decoder", False))
+    with loading(spec):
+        config = AutoConfig.from_pretrained(spec.name, token=token)
+    return bool(getattr(config, "is_encoder_decoder", False))
 
 
 def prompt_text(messages: list[dict[str, Any]]) -> str:
@@ -45,8 +47,9 @@ def train_encoder_decoder(
     device, _ = pick_device()
     token = ctx.secret("hf_token")
     ctx.status(f"Loading {spec.describe()['name']} (encoder-decoder) on {device}")
-    tokenizer = AutoTokenizer.from_pretrained(spec.name, token=token)
-    model = AutoModelForSeq2SeqLM.from_pretrained(spec.name, token=token).to(device)
+    with loading(spec):
+        tokenizer = AutoTokenizer.from_pretrained(spec.name, token=token)
+        model = AutoModelForSeq2SeqLM.from_pretrained(spec.name, token=token).to(device)
     pairs = [
         (prompt_text(e["messages"]), e["messages"][-1]["content"])
         for e in data.examples
