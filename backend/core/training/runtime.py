@@ -297,12 +297,12 @@ def make_progress_callback(report: Callable[[dict[str, Any]], None],
 
     class ProgressCallback(TrainerCallback):
         def __init__(self) -> None:
-            self.started = time.monotonic()
+            self.started, self.cpu_started = time.monotonic(), time.process_time()
             self.last: tuple[float, int] = (self.started, 0)
             self.stopped_at: int | None = None
 
         def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-            self.started = time.monotonic()
+            self.started, self.cpu_started = time.monotonic(), time.process_time()
             self.last = (self.started, int(state.num_input_tokens_seen or 0))
 
         def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
@@ -326,6 +326,7 @@ def make_progress_callback(report: Callable[[dict[str, Any]], None],
             record = {"step": step, "epoch": state.epoch, "loss": logs.get("loss"),
                       "eval_loss": logs.get("eval_loss"), "learning_rate": logs.get("learning_rate"),
                       "tokens_seen": tokens, "tokens_per_second": speed, "elapsed_seconds": round(elapsed, 3),
+                      "cpu_seconds": round(time.process_time() - self.cpu_started, 3),
                       "eta_seconds": None if eta is None else round(eta, 1), "max_steps": total}
             report({key: value for key, value in record.items() if value is not None})
 
