@@ -7,13 +7,15 @@ projections), the same tokenized rows (the runtime's chat-template tokens with r
 the same number of steps and no evaluation. The in-app side is the whole task body (`run_training` over a
 LocalContext: metrics into the context every step, the stop check, progress); the plain side is SFTTrainer with
 a bare stopwatch callback. Throughput = non-padding tokens seen / seconds from the start of training to the last
-step, measured alike on both sides. Runs alternate (plain, in-app, plain, …) because the machine is shared.
+step, measured alike on both sides, in wall and in CPU seconds. Runs alternate, and which side goes first
+alternates by round, because the machine is shared.
 Goal: in-app / plain >= 0.95.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import statistics
 import sys
 import tempfile
@@ -109,8 +111,12 @@ def main() -> None:
     per_cpu: dict[str, list[float]] = {"plain": [], "in_app": []}  # tokens per CPU second of this process
     with tempfile.TemporaryDirectory() as tmp:
         dataset = canonical(args.dataset, Path(tmp) / "data.jsonl")
+        sides = [("plain", plain_trl), ("in_app", in_app)]
         for round_no in range(args.rounds):
-            for side, run in (("plain", plain_trl), ("in_app", in_app)):
+            # Each side goes first in every other round: a run in a process that just ran the other is not
+            # favoured or penalised (allocator state, threads), and load changes hit both sides alike.
+            for side, run in sides if round_no % 2 == 0 else sides[::-1]:
+                gc.collect()
                 seconds, cpu, tokens = run(dataset, model_dir, args.steps, Path(tmp) / f"{side}-{round_no}")
                 speeds[side].append(tokens / seconds)
                 per_cpu[side].append(tokens / cpu)
