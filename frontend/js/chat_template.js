@@ -30,6 +30,11 @@ const FAMILIES = {
     label: "Phi-4",
     render: (messages) => messages.flatMap((m) => turn(`<|im_start|>${m.role}<|im_sep|>`, contentOf(m), "<|im_end|>", isTrained(m))),
   },
+  // Phi-4-mini has its own format (not Phi-4 14B's): <|role|>text<|end|>, no newlines.
+  phi4mini: {
+    label: "Phi-4-mini",
+    render: (messages) => messages.flatMap((m) => turn(`<|${m.role}|>`, contentOf(m), "<|end|>", isTrained(m))),
+  },
   phi3: {
     label: "Phi-3",
     render: (messages) => messages.flatMap((m) => turn(`<|${m.role}|>\n`, contentOf(m), "<|end|>\n", isTrained(m))),
@@ -91,9 +96,10 @@ function splitSystem(messages) {
 }
 
 // Maps a catalogue template name (an Unsloth get_chat_template key such as "qwen-2.5", "llama-3.1",
-// "phi-4", "gemma-3", "mistral", "chatml") to one of the families above; null when unknown.
+// "phi-4", "phi-4-mini", "gemma-3", "mistral", "chatml") to one of the families above; null when unknown.
 export function templateFamily(name, responseMarker = "") {
   const key = String(name ?? "").toLowerCase();
+  if (/phi-?4-?mini/.test(key)) return "phi4mini";
   if (/phi-?4/.test(key)) return "phi4";
   if (/phi-?3/.test(key)) return "phi3";
   if (/llama-?3/.test(key)) return "llama3";

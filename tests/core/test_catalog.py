@@ -88,7 +88,7 @@ MARKERS = {
         "<|start_header_id|>user<|end_header_id|>\n\n",
         "<|start_header_id|>assistant<|end_header_id|>\n\n",
     ),
-    "phi-4": ("<|im_start|>user<|im_sep|>", "<|im_start|>assistant<|im_sep|>"),
+    "phi-4-mini": ("<|user|>", "<|assistant|>"),  # its own format (not Phi-4 14B's <|im_start|>…<|im_sep|>)
     "phi-3.5": ("<|user|>\n", "<|assistant|>\n"),
     "gemma2": ("<start_of_turn>user\n", "<start_of_turn>model\n"),
     "gemma-3": ("<start_of_turn>user\n", "<start_of_turn>model\n"),
@@ -136,7 +136,8 @@ FACTS = [
     ("qwen2.5-0.5b-instruct", "unsloth_id", "unsloth/Qwen2.5-0.5B-Instruct"),
     ("mistral-7b-instruct-v0.3", "unsloth_id", "unsloth/mistral-7b-instruct-v0.3"),
     ("llama-3.2-3b-instruct", "chat_template", "llama-3.1"),
-    ("phi-4-mini-instruct", "chat_template", "phi-4"),
+    ("phi-4-mini-instruct", "chat_template", "phi-4-mini"),
+    ("phi-4-mini-instruct", "own_template", True),
 ]
 
 

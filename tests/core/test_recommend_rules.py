@@ -83,7 +83,7 @@ CHECK_CASES: list[tuple[Callable[[RuleContext], str | None], RuleContext, str | 
     (r.check_context_length, ctx("qwen3-4b", {"p95_tokens": 40000}), "32,768-token context"),
     (r.check_context_length, ctx("llama-3.2-3b-instruct", {"p95_tokens": 40000}), None),
     (r.check_tool_template, ctx("gemma-3-4b-it", task="tool_calling"), "the gemma-3 chat template"),
-    (r.check_tool_template, ctx("phi-4-mini-instruct", task="tool_calling"), "the phi-4 chat template"),
+    (r.check_tool_template, ctx("phi-4-mini-instruct", task="tool_calling"), "the phi-4-mini chat template"),
     (r.check_tool_template, ctx("qwen3-1.7b", task="tool_calling"), None),
     (r.check_tool_template, ctx("gemma-3-4b-it", task="qa"), None),
 ]
@@ -181,7 +181,7 @@ HINT_CASES: list[tuple[Callable[[RuleContext], tuple[Note, ...]], RuleContext, s
         r.hint_tool_calls,
         ctx("phi-4-mini-instruct", {"tool_call_share": 0.7}),
         "warning",
-        "the phi-4 template has no tool-call format",
+        "the phi-4-mini template has no tool-call format",
     ),
     (
         r.hint_tool_calls,

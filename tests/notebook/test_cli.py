@@ -40,7 +40,9 @@ def test_writes_a_valid_notebook_with_the_options_given(tmp_path: Path) -> None:
     )
     nb = nbformat.read(out, as_version=4)
     nbformat.validate(nb)
-    assert nb.metadata["slmgen"] == {"model_id": "gemma-3-1b-it", "examples": 300, "data_source": "embedded"}
+    assert nb.metadata["slmgen"] == {
+        "model_id": "gemma-3-1b-it", "examples": 300, "data_source": "embedded", "objective": "sft"
+    }
     params = next(c.source for c in nb.cells if "parameters" in c.metadata.get("tags", []))
     assert "NUM_EPOCHS = 1.0" in params and "Task: tool\\_calling" in nb.cells[0].source
 

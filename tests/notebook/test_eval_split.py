@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -18,12 +17,17 @@ AXOLOTL = "axolotl_pr3685_epoch_sample_1000_messages_dups.jsonl"
 
 
 def run_data_cells(nb: Any) -> dict[str, Any]:
-    """Execute the parameters, dataset, prepare and split cells as the notebook would (a stand-in tokenizer
-    renders chats as JSON: the split does not depend on the template)."""
-    tokenizer = SimpleNamespace(apply_chat_template=lambda m, tokenize=False: json.dumps(m), bos_token=None)
-    namespace: dict[str, Any] = {"tokenizer": tokenizer}
-    for marker in ("EVAL_SHARE = ", "DATASET_PAYLOAD = ", "def to_chat_messages", "held_out = None"):
+    """Execute the runtime, parameters, dataset, load, prepare and split cells as the notebook would. Tokenizing
+    is stood in for (one token per conversation): the split does not depend on the template, and this keeps the
+    test free of a model download."""
+    namespace: dict[str, Any] = {}
+    for marker in ("def split_at_positions", "EVAL_SHARE = ", "DATASET_PAYLOAD = ", "def load_examples",
+                   "source_positions = []"):
         exec(compile(python_of(cell_with(nb, marker)), marker, "exec"), namespace)  # noqa: S102
+    namespace["tokenizer"] = SimpleNamespace(decode=lambda ids: "")
+    namespace["tokenize_chat"] = lambda *_: {"input_ids": [1], "labels": [1], "length": 1, "cut": False}
+    split = cell_with(nb, "train_at, eval_at = split_at_positions(")
+    exec(compile(python_of(split), "split", "exec"), namespace)  # noqa: S102
     return namespace
 
 
@@ -36,8 +40,8 @@ def test_the_rendered_notebook_keeps_every_duplicate_group_on_one_side(tmp_path:
     assert plan.stats.eval_positions is not None and 60 <= len(plan.stats.eval_positions) <= 140
     namespace = run_data_cells(render_notebook(plan))
     positions = namespace["source_positions"]  # the embedded line of each conversation (= store position here)
-    train = {positions[i] for i in namespace["train_dataset"]["index"]}
-    held_out = {positions[i] for i in namespace["eval_dataset"]["index"]}
+    train = {positions[i] for i in namespace["train_at"]}
+    held_out = {positions[i] for i in namespace["eval_at"]}
     assert held_out == set(plan.stats.eval_positions) and len(train) + len(held_out) == 1000
     for group in [*related.exact, *related.near]:
         assert set(group) <= train or set(group) <= held_out, group

@@ -181,7 +181,10 @@ def test_a_template_without_system_role_gets_the_system_prompt_in_the_first_user
             {"role": "user", "content": "Thanks"},
         ]
     }
-    messages = namespace["to_chat_messages"](example, counts)
+    messages, trained = namespace["to_chat_messages"](
+        example, counts, supports_system_role=False, strict_alternation=True
+    )
+    assert trained == [True]
     assert messages == [
         {"role": "user", "content": "Be brief.\n\nHi\n\nAre you there?"},
         {"role": "assistant", "content": "Yes."},
@@ -207,7 +210,9 @@ def test_tool_calls_and_results_become_text_every_template_renders() -> None:
         cell_with(nb, "def to_chat_messages"),
         {"SUPPORTS_SYSTEM_ROLE": True, "STRICT_ALTERNATION": False, "json": json},
     )
-    messages = namespace["to_chat_messages"](with_tools, Counter())
+    messages, _ = namespace["to_chat_messages"](
+        with_tools, Counter(), supports_system_role=True, strict_alternation=False
+    )
     assert messages[0]["role"] == "system" and "You can call these tools" in messages[0]["content"]
     assert {m["role"] for m in messages} <= {"system", "user", "assistant"}
     assert any("<tool_call>" in m["content"] for m in messages if m["role"] == "assistant")

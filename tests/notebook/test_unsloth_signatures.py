@@ -26,6 +26,8 @@ SOURCE_DIR = Path(os.environ.get("SLMGEN_UNSLOTH_SRC", REPO_ROOT / ".venv" / "un
 # Notebook call → where Unsloth defines it: (wheel, module path, class or None, function).
 # FastLanguageModel.get_peft_model is functools.wraps(FastLlamaModel.get_peft_model) and FastModel's
 # delegates to FastBaseModel's; the model's save/push methods are bound in save.py (checked below).
+# Response-only labels are the runtime's own (they honour per-turn weights, which Unsloth's
+# train_on_responses_only cannot), so the notebook no longer calls that function.
 DEFINITIONS: dict[str, tuple[str, str, str | None, str]] = {
     "FastLanguageModel.from_pretrained": (
         "unsloth",
@@ -56,12 +58,6 @@ DEFINITIONS: dict[str, tuple[str, str, str | None, str]] = {
     ),
     "FastModel.for_training": ("unsloth", "unsloth/models/loader.py", "FastModel", "for_training"),
     "get_chat_template": ("unsloth", "unsloth/chat_templates.py", None, "get_chat_template"),
-    "train_on_responses_only": (
-        "unsloth_zoo",
-        "unsloth_zoo/dataset_utils.py",
-        None,
-        "train_on_responses_only",
-    ),
     "model.save_pretrained_merged": (
         "unsloth",
         "unsloth/save.py",
@@ -151,5 +147,6 @@ def test_the_mapping_from_calls_to_definitions_is_what_unsloth_does() -> None:
         assert f"model.{attribute} = _bind_saving_method(\n                {function}," in save or (
             f"model.{attribute} = _bind_saving_method(\n            {function}," in save
         ), f"save.py no longer binds model.{attribute} to {function}"
-    zoo_wrapper = read_source("unsloth", "unsloth/chat_templates.py")
-    assert "train_on_responses_only as _zoo_train_on_responses_only" in zoo_wrapper
+    # Unsloth's SFT preparation keeps a tokenized dataset with a "labels" column as it is (the runtime's rows).
+    zoo = read_source("unsloth_zoo", "unsloth_zoo/dataset_utils.py")
+    assert 'if "labels" in column_names:' in zoo and "do_tokenize = False" in zoo

@@ -68,7 +68,8 @@ class ModelEntry(BaseModel):
     commercial_use: bool
     license_note: str | None = None  # conditions a person should read before shipping
     gated: bool  # the official Hub repo asks users to accept terms before download
-    chat_template: str  # Unsloth get_chat_template key
+    chat_template: str  # Unsloth get_chat_template key (or, with own_template, the format's name)
+    own_template: bool = False  # keep the tokenizer's own chat template: Unsloth has no key for this format
     instruction_marker: str  # exact text opening a user turn (train_on_responses_only instruction_part)
     response_marker: str  # exact text opening an assistant turn (train_on_responses_only response_part)
     supports_system_role: bool  # a native system turn; False: the prompt is merged into the first user turn

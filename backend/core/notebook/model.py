@@ -40,6 +40,9 @@ class ModelEntryLike(Protocol):
     def chat_template(self) -> str: ...
 
     @property
+    def own_template(self) -> bool: ...
+
+    @property
     def instruction_marker(self) -> str: ...
 
     @property
@@ -53,6 +56,12 @@ class ModelEntryLike(Protocol):
 
     @property
     def lora_target_modules(self) -> Any: ...
+
+    @property
+    def tokenizer(self) -> str: ...
+
+    @property
+    def tokenizer_exact(self) -> bool: ...
 
     @property
     def defaults(self) -> Any: ...
@@ -77,12 +86,15 @@ class ModelChoice:
     load_name: str  # what Unsloth loads on a GPU: the Unsloth mirror when there is one
     hf_id: str  # what transformers loads in the fallback path
     loader: Loader
-    chat_template: str  # Unsloth get_chat_template key
+    chat_template: str  # Unsloth get_chat_template key (with own_template: only the format's name)
+    own_template: bool  # keep the tokenizer's own chat template (Unsloth has no key for this format)
     instruction_marker: str
     response_marker: str
     supports_system_role: bool
     strict_alternation: bool
     lora_target_modules: tuple[str, ...]
+    tokenizer: str  # what the analysis counts this model's tokens with
+    tokenizer_exact: bool  # whether that tokenizer is the model's own
     context_length: int
     params_b: float
     license: str
@@ -113,11 +125,14 @@ def choose_model(entry: ModelEntryLike) -> ModelChoice:
         hf_id=entry.hf_id,
         loader=loader,  # type: ignore[arg-type]  # checked against LOADERS above
         chat_template=entry.chat_template,
+        own_template=bool(getattr(entry, "own_template", False)),
         instruction_marker=entry.instruction_marker,
         response_marker=entry.response_marker,
         supports_system_role=bool(entry.supports_system_role),
         strict_alternation=bool(entry.strict_alternation),
         lora_target_modules=modules,
+        tokenizer=str(entry.tokenizer),
+        tokenizer_exact=bool(entry.tokenizer_exact),
         context_length=int(entry.context_length),
         params_b=float(entry.params_b),
         license=str(entry.license),

@@ -30,6 +30,12 @@ MAX_SKIPPED_LISTED = 20
 HUB_ID_PATTERN = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 SourceKind = Literal["embedded", "url", "hub"]
+Objective = Literal["sft", "dpo"]
+UNPAIRED = (
+    "it is an unpaired preference answer (KTO-style, labelled good or bad): not trained as SFT, and DPO needs "
+    "a chosen and a rejected answer to the same prompt"
+)
+NOT_A_PAIR = "it is not a chosen/rejected pair, and this dataset trains with DPO on its pairs"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +83,7 @@ class DataStats:
     skipped_count: int = 0
     roles: dict[str, int] = field(default_factory=dict)
     eval_positions: tuple[int, ...] | None = None  # embedded lines held out for evaluation (leak-free split)
+    objective: Objective = "sft"  # "dpo" when the data holds chosen/rejected pairs: never trained as SFT
 
 
 @dataclass(slots=True)
@@ -98,23 +105,54 @@ class _Counter:
             self.skipped.append((index, reason))
 
 
-def find_problem(example: Any) -> str | None:
-    """Why an example cannot be trained on, or None when it can."""
-    messages = example.get("messages") if isinstance(example, dict) else None
+def message_problem(messages: Any) -> str | None:
+    """Why a list of messages is unusable ("empty", a message without text, an unknown role), or None."""
     if not isinstance(messages, list) or not messages:
-        return "it has no messages"
+        return "empty"
     for position, message in enumerate(messages):
         if not isinstance(message, dict) or not isinstance(message.get("content"), str):
             return f"message {position} has no text content"
         if message.get("role") not in CANONICAL_ROLES:
             return f"message {position} has the unknown role {message.get('role')!r}"
-    if not any(m["role"] == "assistant" and (m["content"] or m.get("tool_calls")) for m in messages):
+    return None
+
+
+def find_problem(example: Any) -> str | None:
+    """Why a chat example cannot be trained on, or None when it can."""
+    messages = example.get("messages") if isinstance(example, dict) else None
+    problem = message_problem(messages)
+    if problem is not None:
+        return "it has no messages" if problem == "empty" else problem
+    if not any(m["role"] == "assistant" and (m["content"] or m.get("tool_calls")) for m in messages):  # type: ignore[union-attr]
         return "it has no assistant reply to learn from"
     return None
 
 
+def example_kind(example: Any) -> str:
+    """"pair" (chosen/rejected), "unpaired" (completion + boolean label) or "chat"."""
+    if isinstance(example, dict) and "chosen" in example and "rejected" in example:
+        return "pair"
+    if isinstance(example, dict) and "completion" in example and isinstance(example.get("label"), bool):
+        return "unpaired"
+    return "chat"
+
+
+def find_pair_problem(example: dict[str, Any]) -> str | None:
+    """Why a preference pair cannot be trained with DPO, or None."""
+    sides = (("messages", "its prompt"), ("chosen", "its chosen answer"), ("rejected", "its rejected answer"))
+    for side, label in sides:
+        problem = message_problem(example.get(side))
+        if problem is not None:
+            return f"{label} is empty" if problem == "empty" else f"{label}: {problem}"
+    if example["messages"][-1]["role"] != "user":
+        return "its prompt does not end with a user turn"
+    if not all(m["role"] == "assistant" for m in example["chosen"] + example["rejected"]):
+        return "its chosen or rejected side holds a turn that is not the assistant's"
+    return None
+
+
 def count_example(counter: _Counter, example: dict[str, Any]) -> None:
-    messages = example["messages"]
+    messages = example["messages"] + (example.get("chosen") or [])
     counter.examples += 1
     counter.messages += len(messages)
     roles = [m["role"] for m in messages]
@@ -145,22 +183,32 @@ def prepare_data(
     positions (in `examples`) kept for evaluation; the stats name them by their line in the data written.
     """
     eval_lines: list[int] = []
-    counter = _Counter()
+    written = 0  # lines of data written so far (the eval split names held-out examples by their line)
+    chat, pairs = _Counter(), _Counter()
+    skipped = _Counter()  # only its skip list is used: left-out examples of either kind
+    chat_numbers: list[int] = []  # the chat examples' record numbers, in case the pairs decide the objective
     digest = hashlib.sha256()
     compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)  # wbits 31: a gzip container
     chunks: list[bytes] = []
+    jsonl_bytes = 0
     for index, example in enumerate(examples):
-        problem = find_problem(example)
+        number = record_numbers[index] if record_numbers is not None else index
+        kind = example_kind(example)
+        problem = UNPAIRED if kind == "unpaired" else (
+            find_pair_problem(example) if kind == "pair" else find_problem(example))
         if problem is not None:
-            counter.skip(record_numbers[index] if record_numbers is not None else index, problem)
+            skipped.skip(number, problem)
             continue
         if held_out is not None and index in held_out:
-            eval_lines.append(counter.examples)
-        count_example(counter, example)
+            eval_lines.append(written)
+        written += 1
+        count_example(pairs if kind == "pair" else chat, example)
+        if kind == "chat" and len(chat_numbers) < MAX_SKIPPED_LISTED:
+            chat_numbers.append(number)
         line = orjson.dumps(example) + b"\n"
-        counter.jsonl_bytes += len(line)
+        jsonl_bytes += len(line)
         if embed:
-            if counter.jsonl_bytes > embed_limit_bytes:
+            if jsonl_bytes > embed_limit_bytes:
                 raise PayloadTooLargeError(
                     f"The dataset is over {embed_limit_bytes // (1024 * 1024)} MB as JSONL, too large to "
                     "embed in a notebook. Give the notebook its data another way: push it to the Hugging Face "
@@ -172,6 +220,15 @@ def prepare_data(
                 )
             digest.update(line)
             chunks.append(compressor.compress(line))
+    objective: Objective = "dpo" if pairs.examples else "sft"
+    counter = pairs if objective == "dpo" else chat
+    counter.jsonl_bytes = jsonl_bytes
+    counter.skipped, counter.skipped_count = skipped.skipped, skipped.skipped_count
+    if objective == "dpo":  # chat examples ride along in the data but a DPO run leaves them out: say so
+        for number in chat_numbers:
+            counter.skip(number, NOT_A_PAIR)
+        counter.skipped_count += chat.examples - len(chat_numbers)
+        counter.skipped.sort()
     if counter.examples == 0:
         reason = counter.skipped[0][1] if counter.skipped else "the dataset is empty"
         raise InvalidInputError(
@@ -191,9 +248,10 @@ def prepare_data(
         skipped_count=counter.skipped_count,
         roles=dict(counter.roles),
         eval_positions=tuple(eval_lines) if held_out is not None else None,
+        objective=objective,
     )
     if not embed:
         return stats, None
     chunks.append(compressor.flush())
     packed = base64.b64encode(b"".join(chunks)).decode("ascii")
-    return stats, EmbeddedData(base64_gzip=packed, sha256=digest.hexdigest(), jsonl_bytes=counter.jsonl_bytes)
+    return stats, EmbeddedData(base64_gzip=packed, sha256=digest.hexdigest(), jsonl_bytes=jsonl_bytes)

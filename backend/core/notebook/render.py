@@ -37,40 +37,24 @@ class CellSpec:
         return self.template.endswith(".md.j2")
 
 
-# The notebook, in order. Section texts are our own constant markdown.
-CELLS: tuple[CellSpec, ...] = (
-    CellSpec("title.md.j2"),
-    CellSpec("parameters.py.j2", {"tags": ["parameters"]}),
-    CellSpec(
-        "install.py.j2",
-        heading=(
-            "Setup",
-            "Installs the pinned packages this runtime lacks, then picks "
-            "the Unsloth (GPU) or transformers + PEFT (CPU) path.",
-        ),
-    ),
-    CellSpec("runtime.py.j2"),
-    CellSpec(
-        "model.py.j2",
-        heading=("Model", "Loads the model, attaches LoRA adapters and sets the chat template."),
-    ),
+RUNTIME_MODULE = Path(__file__).resolve().parents[1] / "training" / "runtime.py"
+RUNTIME_CELL = "runtime"  # CellSpec.template for the helper cell: the runtime module's source, verbatim
+
+SETUP_HEADING = (
+    "Setup",
+    "SLMGen's training runtime (the very module the product's own trainer runs), then the pinned packages "
+    "this runtime lacks, then the Unsloth (GPU) or transformers + PEFT (CPU) path.",
+)
+MODEL_CELLS: tuple[CellSpec, ...] = (
+    CellSpec("model.py.j2", heading=("Model", "Loads the model, attaches LoRA adapters and sets the chat template.")),
     CellSpec("lora.py.j2"),
     CellSpec("chat_template.py.j2"),
-    CellSpec(
-        "dataset.py.j2",
-        {"cellView": "form"},
-        heading=(
-            "Data",
-            "Your examples, then the conversion to this model's chat format and the train/evaluation split.",
-        ),
-    ),
-    CellSpec("prepare.py.j2"),
-    CellSpec("split.py.j2"),
-    CellSpec(
-        "trainer.py.j2",
-        heading=("Training", "Response-only loss, answers before training, training, and the loss curve."),
-    ),
-    CellSpec("masking.py.j2"),
+)
+DATA_HEADING = (
+    "Data",
+    "Your examples, then the conversion to this model's chat format and the train/evaluation split.",
+)
+AFTER_CELLS: tuple[CellSpec, ...] = (
     CellSpec("compare_before.py.j2"),
     CellSpec("train.py.j2"),
     CellSpec("loss_plot.py.j2"),
@@ -89,6 +73,36 @@ CELLS: tuple[CellSpec, ...] = (
     ),
     CellSpec("summary.py.j2"),
 )
+
+
+def notebook_cells(objective: str) -> tuple[CellSpec, ...]:
+    """The notebook, in order: supervised fine-tuning, or DPO on preference pairs. Section texts are constant."""
+    if objective == "dpo":
+        prepare, split, trainer = "prepare_dpo.py.j2", "split_dpo.py.j2", "trainer_dpo.py.j2"
+        training = ("Training", "DPO on your pairs (chosen over rejected), answers before training, training, "
+                                "and the loss curve.")
+    else:
+        prepare, split, trainer = "prepare.py.j2", "split.py.j2", "trainer.py.j2"
+        training = ("Training", "Response-only loss, answers before training, training, and the loss curve.")
+    return (
+        CellSpec("title.md.j2"),
+        CellSpec("parameters.py.j2", {"tags": ["parameters"]}),
+        CellSpec(RUNTIME_CELL, heading=SETUP_HEADING),
+        CellSpec("install.py.j2"),
+        CellSpec("environment.py.j2"),
+        *MODEL_CELLS,
+        CellSpec("dataset.py.j2", {"cellView": "form"}, heading=DATA_HEADING),
+        CellSpec("load.py.j2"),
+        CellSpec(prepare),
+        CellSpec(split),
+        CellSpec(trainer, heading=training),
+        *AFTER_CELLS,
+    )
+
+
+def runtime_source() -> str:
+    """The helper cell: the runtime module's source, byte for byte (it is valid standalone Python)."""
+    return RUNTIME_MODULE.read_text(encoding="utf-8")
 
 
 # nbformat ships no type hints: these typed shims keep the untyped calls in one place.
@@ -135,11 +149,13 @@ def render_notebook(plan: NotebookPlan, templates_dir: Path = TEMPLATES_DIR) -> 
     code_env, md_env = template_environments(templates_dir)
     code_vars, md_vars = code_context(plan), markdown_context(plan)
     cells: list[NotebookNode] = []
-    for spec in CELLS:
+    for spec in notebook_cells(plan.stats.objective):
         if spec.heading is not None:
             title, text = spec.heading
             cells.append(new_markdown(f"## {title}\n\n{text}"))
-        if spec.is_markdown:
+        if spec.template == RUNTIME_CELL:
+            cells.append(new_code(runtime_source(), {"tags": ["slmgen-runtime"]}))
+        elif spec.is_markdown:
             source = md_env.get_template(spec.template).render(md_vars)
             cells.append(new_markdown(source.strip()))
         else:
@@ -164,6 +180,7 @@ def notebook_metadata(plan: NotebookPlan) -> dict[str, Any]:
             "model_id": plan.model.model_id,
             "examples": plan.stats.num_examples,
             "data_source": plan.source.kind,
+            "objective": plan.stats.objective,
         },
     }
 

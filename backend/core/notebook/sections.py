@@ -28,7 +28,9 @@ def code_context(plan: NotebookPlan) -> dict[str, Any]:
         "model_name": py_literal(model.load_name),
         "fallback_model_name": py_literal(model.hf_id),
         "loader": py_name(model.loader, LOADERS),
-        "chat_template": py_literal(model.chat_template),
+        "loader_name": py_literal(py_name(model.loader, LOADERS).text),
+        "objective": py_literal(plan.stats.objective),
+        "chat_template": py_literal(None if model.own_template else model.chat_template),
         "instruction_part": py_literal(model.instruction_marker),
         "response_part": py_literal(model.response_marker),
         "supports_system_role": py_literal(model.supports_system_role),
@@ -60,18 +62,37 @@ def code_context(plan: NotebookPlan) -> dict[str, Any]:
     return {**variables, "embedded": embedded is not None}
 
 
+# The analysis counts content with one tokenizer and without the model's chat template, so the notebook's summary
+# states a fit only as "about", with this margin: the template's own tokens (role markers, BOS, Llama's date
+# header) stay under TEMPLATE_TOKENS per example for the catalogue's templates, and another model's tokenizer
+# counted 0.88-1.40x cl100k_base's tokens per example on the shared English chat datasets (up to 2.9x on digit-
+# and code-heavy tool calls). Only the notebook, tokenizing with the model's own tokenizer and template, is exact.
+TEMPLATE_TOKENS = 64
+OTHER_TOKENIZER_FACTOR = 1.4
+
+
 def describe_truncation(plan: NotebookPlan) -> str:
     profile = plan.profile
     if profile is None:
         return ""
     limit = plan.config.max_seq_length
+    own = profile.tokens_exact and profile.tokenizer == plan.model.tokenizer and plan.model.tokenizer_exact
+    factor = 1.0 if own else OTHER_TOKENIZER_FACTOR
+    high = int(profile.max_tokens * factor) + TEMPLATE_TOKENS
+    counted = (f"counted with {profile.tokenizer}" + (", this model's own tokenizer," if own else
+               ", not this model's own tokenizer,") + " without its chat template")
+    exact = "the notebook prints the exact count when it tokenizes with the model's own tokenizer and template"
+    if high <= limit:
+        return (f"about: the longest example has about {profile.max_tokens} tokens {counted}; even at {high} "
+                f"tokens every example would fit; {exact}")
     if profile.max_tokens <= limit:
-        return "every example fits"
+        return (f"about: the longest example has about {profile.max_tokens} tokens {counted}, up to {high} with "
+                f"the margin, so the longest may be cut at {limit}; {exact}")
     if profile.p95_tokens <= limit:
-        return f"at least 95% of examples fit; longer ones are cut at {limit} tokens"
+        return f"about: at least 95% of examples fit ({counted}); longer ones are cut at {limit} tokens; {exact}"
     return (
-        f"over 5% of examples are longer and will be cut at {limit} tokens; "
-        "raise MAX_SEQ_LENGTH if memory allows"
+        f"about: over 5% of examples are longer ({counted}) and will be cut at {limit} tokens; "
+        f"raise MAX_SEQ_LENGTH if memory allows; {exact}"
     )
 
 
@@ -109,6 +130,7 @@ def markdown_context(plan: NotebookPlan) -> dict[str, Any]:
         "system_examples": stats.system_examples,
         "tool_examples": stats.tool_examples,
         "zero_weight_messages": stats.zero_weight_messages,
+        "dpo": stats.objective == "dpo",
         "params_b": md_text(f"{model.params_b:g}"),
         "context_length": model.context_length,
         "license": md_text(model.license),

@@ -1,0 +1,96 @@
+"""What every trainer of a run shares: progress into the task context, stop handling, the results file.
+
+The runtime's progress callback reports one record per logged step; here each record becomes a metrics point
+(`ctx.metrics(record, history=True)`) and the task's progress. A stop asked for through the task ends training
+after the current step with a checkpoint saved; `finish_if_stopped` records that checkpoint as an artifact
+and raises TaskCancelled, so the run ends CANCELLED with something to download.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from backend.core.notebook import ResolvedConfig
+from backend.core.training import runtime
+from backend.services.tasks.context import TaskCancelled, TaskContext
+
+RESULTS_FILE = "results.json"
+CHECKPOINT_DIR = "checkpoints"
+
+
+@dataclass(slots=True)
+class RunSession:
+    ctx: TaskContext
+    task: str
+    config: ResolvedConfig
+    base_model: dict[str, Any]
+    history: list[dict[str, Any]] = field(default_factory=list)
+    data_summary: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def work_dir(self) -> Path:
+        return self.ctx.work_dir
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.work_dir / CHECKPOINT_DIR
+
+    def report(self, record: dict[str, Any]) -> None:
+        clean = {key: value for key, value in record.items() if not isinstance(value, float) or math.isfinite(value)}
+        self.history.append(clean)
+        self.ctx.metrics(clean, history=True)
+        if clean.get("max_steps"):
+            self.ctx.progress(int(clean["step"]), int(clean["max_steps"]))
+
+    def should_stop(self) -> bool:
+        return self.ctx.cancel_requested
+
+    def callback(self) -> Any:
+        return runtime.make_progress_callback(self.report, self.should_stop)
+
+    def finish_if_stopped(self, callback: Any) -> None:
+        """After trainer.train(): when it stopped on request, keep its checkpoint and end CANCELLED."""
+        step = callback.stopped_at
+        if step is None:
+            return
+        checkpoint = self.checkpoint_dir / f"checkpoint-{step}"
+        if checkpoint.is_dir():
+            self.ctx.artifact("checkpoint", {"path": str(checkpoint.relative_to(self.work_dir)), "step": step})
+        self.write_results({"stopped_at_step": step}, status="cancelled")
+        self.ctx.status(f"Stopped at step {step} on request; checkpoint saved")
+        raise TaskCancelled()
+
+    def write_results(self, outcome: dict[str, Any], *, status: str = "done") -> str:
+        """results.json: config, data, metrics history and the final figures; recorded as an artifact."""
+        results = {
+            "status": status,
+            "task": self.task,
+            "base_model": self.base_model,
+            "config": asdict(self.config),
+            "data": self.data_summary,
+            "metrics_history": self.history,
+            **outcome,
+        }
+        path = self.work_dir / RESULTS_FILE
+        path.write_text(json.dumps(results, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+        self.ctx.artifact("results", {"path": RESULTS_FILE})
+        return RESULTS_FILE
+
+    def last_loss(self, key: str = "loss") -> float | None:
+        values = [record[key] for record in self.history if key in record]
+        return float(values[-1]) if values else None
+
+
+def pick_device() -> tuple[str, bool]:
+    """("cuda" | "cpu", whether Unsloth runs): Unsloth needs an NVIDIA GPU and its package."""
+    import importlib.util
+
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda", importlib.util.find_spec("unsloth") is not None
+    return "cpu", False
