@@ -364,6 +364,10 @@ def build_app(hub: HubStandIn) -> FastAPI:  # noqa: C901 - one route per Hub end
         return {"commitUrl": f"{hub.repo_url(repo.repo_type, repo.repo_id)}/commit/{new.sha}",
                 "commitOid": new.sha, "success": True}
 
+    @app.api_route("/{ns}/{name}/resolve/{rev}/{path:path}", methods=["GET", "HEAD"])
+    async def resolve_model(ns: str, name: str, rev: str, path: str, request: Request) -> Response:
+        return await resolve("models", ns, name, rev, path, request)  # model repos have no type prefix
+
     @app.api_route("/{type_s}/{ns}/{name}/resolve/{rev}/{path:path}", methods=["GET", "HEAD"])
     async def resolve(type_s: str, ns: str, name: str, rev: str, path: str, request: Request) -> Response:
         repo = hub.readable(request, type_s.rstrip("s"), f"{ns}/{name}")
