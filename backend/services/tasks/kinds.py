@@ -109,3 +109,13 @@ register(TaskKind(
     part="backend.services.analysis_task:analyze_part", join="backend.services.analysis_task:merge",
     summarize="backend.services.analysis_task:summarize", on_done="backend.services.analysis_task:on_done",
     on_end="backend.services.analysis_task:on_end", what="analyses"))
+
+# --- training (issue 13): runs in the product (CPU-sized models on "training", GPU-sized ones on "gpu"; never
+# retried: a lost run ends ERROR with its last checkpoint kept) ---
+register(TaskKind(
+    name="training", queue="training", other_queues=("gpu",), route="backend.services.runs.payload:route",
+    body="backend.services.runs.kind:run_training_run", retry_when_lost=False, pass_settings=True,
+    on_done="backend.services.runs.kind:on_done", on_end="backend.services.runs.kind:on_end", what="training runs"))
+register(TaskKind(
+    name="model_push", queue="hub", body="backend.services.registry.push:run_model_push", retry_when_lost=True,
+    pass_settings=True, on_done="backend.services.registry.push:on_push_done", what="model pushes"))
