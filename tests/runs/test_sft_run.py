@@ -1,7 +1,7 @@
 """A chat SFT run of SmolLM2-135M through the API: started from an analysed upload with the catalogue id, trained
 by the embedded worker on CPU (a LoRA, 3 steps), its loss logged per step in the events and the metrics history,
-its adapter downloaded as a zip that PEFT loads and generates with, its model registered with its lineage, and
-all of it hidden from another user."""
+its adapter downloaded as a zip that PEFT loads and generates with, its model registered with its lineage, pushed
+to a Hub model repo with a model card, all of it hidden from another user, and deleted with its files."""
 
 from __future__ import annotations
 
@@ -10,15 +10,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from huggingface_hub import ModelCard
 
+from backend.settings import Settings
 from tests.conftest import shared_file
 from tests.runs.conftest import FAST_CONFIG, QUICK, SMOLLM2_CACHE, sse_events, unzip, upload_and_analyze, wait_for_task
+from tests.support.hub_standin import HubStandIn
 
 pytestmark = pytest.mark.slow
 
 
-async def test_chat_sft_run_logs_every_step_and_its_adapter_loads_with_peft(client: Any, auth_headers: Any,
-                                                                            tmp_path: Path) -> None:
+async def test_chat_sft_run_logs_every_step_and_its_adapter_loads_with_peft(
+        client: Any, auth_headers: Any, tmp_path: Path, settings: Settings, model_hub: HubStandIn) -> None:
     alice, bob = auth_headers("alice-id"), auth_headers("bob-id")
     data = shared_file("llamafactory_pr5606_openai_training_data_blank_lines.jsonl")
     session_id, analysed = await upload_and_analyze(client, data, headers=alice)
@@ -81,6 +84,42 @@ async def test_chat_sft_run_logs_every_step_and_its_adapter_loads_with_peft(clie
         assert r.status_code == 404, (path, r.text)
     r = await client.get("/training/runs/nothing-here/files/adapter", headers=alice)
     assert r.status_code == 404
+
+    await push_to_the_hub(client, alice, model_name, model_hub)
+
+    # Deleting the model removes its files: the run's downloads go with it.
+    r = await client.delete(f"/v0/models/{model_name}/delete", headers=alice)
+    assert r.status_code == 200 and r.json()["deleted"] is True and r.json()["model_name"] == model_name
+    r = await client.get(f"/training/runs/{task_id}/files/adapter", headers=alice)
+    assert r.status_code == 404 and r.json()["error"] == "output_not_found"
+    listed = (await client.get("/v0/models", headers=alice)).json()["models"]
+    assert model_name not in [m["model_name"] for m in listed]
+    assert not (settings.data_dir / "tasks" / task_id / "1").exists()
+
+
+async def push_to_the_hub(client: Any, alice: dict[str, str], model_name: str, model_hub: HubStandIn) -> None:
+    """The adapter and a model card in one commit to a new private Hub model repo; a read-only token fails."""
+    r = await client.post(f"/v0/models/{model_name}/push", headers={**alice, "X-HuggingFace-Key": "alice-read"},
+                          json={"repo": "alice/hello-bot-ro"})
+    refused = await wait_for_task(client, r.json()["task_id"], alice, states=("ERROR",))
+    assert refused["error"]["code"] == "hub_forbidden"
+
+    r = await client.post(f"/v0/models/{model_name}/push", headers={**alice, "X-HuggingFace-Key": "alice-write"},
+                          json={"repo": "hello-bot"})
+    assert r.status_code == 202, r.text
+    pushed = await wait_for_task(client, r.json()["task_id"], alice, states=("DONE",))
+    assert pushed["result"]["repo_id"] == "alice/hello-bot" and pushed["result"]["pushed"] == "adapter"
+    repo = model_hub.repo("alice/hello-bot", "model")
+    assert repo.private and len(repo.commits) == 2  # created, then one commit with everything
+    files = repo.head.files
+    assert files["adapter_model.safetensors"][1] is True  # the weights went the LFS way
+    assert {"adapter_config.json", "tokenizer.json", "README.md"} <= set(files)
+    card = ModelCard(files["README.md"][0].decode())
+    assert card.data.base_model == "HuggingFaceTB/SmolLM2-135M-Instruct" and card.data.library_name == "peft"
+    assert card.data.license == "apache-2.0" and "slmgen" in card.data.tags
+    assert "llamafactory_pr5606" in card.text and "Training loss" in card.text and "max_steps | 3" in card.text
+    status = (await client.get(f"/v0/models/{model_name}/status", headers=alice)).json()
+    assert status["hub_repo"] == f"{model_hub.url}/alice/hello-bot"
 
 
 def assert_adapter_generates(adapter: Path) -> None:
