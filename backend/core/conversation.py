@@ -92,14 +92,17 @@ class Conversation:
     extra_keys: tuple[str, ...] = ()  # top-level keys outside the detected format, kept for the report
     preference: Preference | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        """The JSON shape used by the API preview, the canonical store and the notebook."""
+    def to_json(self, message_dicts: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """The JSON shape used by the API preview, the canonical store and the notebook.
+
+        `message_dicts`: message_to_json of every message, when the caller has them already.
+        """
+        dicts = [message_to_json(m) for m in self.messages] if message_dicts is None else message_dicts
         pref = self.preference
         if pref is None:
-            out: dict[str, Any] = {"messages": [message_to_json(m) for m in self.messages]}
+            out: dict[str, Any] = {"messages": dicts}
         else:
-            prompt = [message_to_json(m) for m in self.messages[: pref.prompt_turns]]
-            answer = [message_to_json(m) for m in self.messages[pref.prompt_turns :]]
+            prompt, answer = dicts[: pref.prompt_turns], dicts[pref.prompt_turns :]
             if pref.kind == "paired":
                 out = {"messages": prompt, "chosen": answer, "rejected": [message_to_json(m) for m in pref.rejected]}
             else:

@@ -236,11 +236,16 @@ def _issue(code: str, count: int) -> Issue:
     ("issues", "total", "expected_score", "expected_points"),
     [
         ([], 1000, 100, {}),
-        ([_issue("exact_duplicate", 940)], 1000, 85, {"exact_duplicate": 15}),  # capped
+        # what a training run loses weighs in proportion: 94% duplicates cost 94 points (it was 15, capped)
+        ([_issue("exact_duplicate", 940)], 1000, 6, {"exact_duplicate": 94}),
         ([_issue("exact_duplicate", 1)], 1000, 99, {"exact_duplicate": 1}),  # any occurrence costs a point
-        ([_issue("unusable_record", 100)], 1000, 85, {"unusable_record": 15}),  # 10% of records, half the cap
+        ([_issue("unusable_record", 100)], 1000, 90, {"unusable_record": 10}),  # 10% of the records
+        ([_issue("near_duplicate", 300)], 1000, 85, {"near_duplicate": 15}),  # half their share
+        ([_issue("read_partly", 1)], 1000, 80, {"read_partly": 20}),
         ([_issue("extra_keys", 1000)], 1000, 100, {}),  # informational: free
+        ([_issue("preference_data", 1000)], 1000, 100, {}),
         ([_issue("mixed_formats", 2)], 1000, 95, {"mixed_formats": 5}),
+        ([_issue("missing_assistant", 50)], 1000, 90, {"missing_assistant": 10}),  # 5%: half the cap
         ([], 5, 80, {"too_few_examples": 20}),
     ],
 )
@@ -259,3 +264,11 @@ def test_openai_format_errors_are_a_share_of_records() -> None:
     deduction = next(d for d in quality.deductions if d.code == "openai_format_error")
     assert deduction.points == 5
     assert "5.0% of 100" in deduction.reason
+
+
+def test_a_file_with_no_usable_example_scores_zero() -> None:
+    # it scored 50/100 before: 30 points for unusable records (capped) and 20 for too few examples
+    quality = score_quality([_issue("unusable_record", 1140)], total_examples=0, records_total=1140)
+    assert quality.score == 0
+    assert {d.code for d in quality.deductions} == {"no_usable_examples", "unusable_record"}
+    assert all(d.reason for d in quality.deductions)

@@ -26,6 +26,8 @@ class AnalysisOptions:
     ingest: IngestOptions = field(default_factory=IngestOptions)
     chunk_bytes: int = 4 * 1024 * 1024
     max_examples_listed: int = 20  # record numbers listed per issue / group lists; counts are never capped
+    # Whether a Hugging Face repo id may download its tokenizer (off: the local cache, else an estimate).
+    allow_tokenizer_download: bool = False
 
     def __post_init__(self) -> None:
         if self.max_seq_length < 1:

@@ -62,6 +62,7 @@ class Element:
     error: str | None
     first_line: int  # 1-based line where the element's text starts, for messages
     size: int  # characters of element text
+    truncated: bool = False  # the text ends inside this element (or before the array closes)
 
 
 class TextBuffer:
@@ -176,7 +177,8 @@ def read_value(tb: TextBuffer, max_size: int) -> Element:
             if end < 0 and tb.grow():
                 continue  # the element runs past the buffer: read on and try again
             start = tb.pos  # grow() may have moved the buffer
-            if end < 0:
+            truncated = end < 0
+            if truncated:
                 end = len(tb.buf)
                 reason = "the file ends in the middle of this record (is it truncated?)"
             elif isinstance(exc, RecursionError):
@@ -185,7 +187,7 @@ def read_value(tb: TextBuffer, max_size: int) -> Element:
                 reason = f"{exc.msg} at character {exc.pos - start} of the record"
             else:
                 reason = str(exc)
-            element = Element(None, f"not valid JSON: {reason}", tb.line_at(start), end - start)
+            element = Element(None, f"not valid JSON: {reason}", tb.line_at(start), end - start, truncated)
             tb.pos = end
             return element
         if may_continue(value, tb.buf, end) and not tb.eof and tb.fill():
@@ -292,7 +294,7 @@ def iter_elements(tb: TextBuffer, max_size: int = 1 << 62) -> Iterator[Element]:
 
 def unclosed_array(tb: TextBuffer) -> Element:
     reason = "not valid JSON: the file ends before the array is closed with ']' (is it truncated?)"
-    return Element(None, reason, tb.line_at(tb.pos), 0)
+    return Element(None, reason, tb.line_at(tb.pos), 0, truncated=True)
 
 
 def skip_value(tb: TextBuffer) -> None:

@@ -66,6 +66,9 @@ class ParsedRecord:
     conversation: Conversation | None  # None when the record cannot be used
     issues: tuple[RecordIssue, ...]  # everything wrong with this record, may be empty
     byte_offset: int | None = None  # start of the record's line, when line-oriented and uncompressed
+    # True for the marker a reader yields when it stops early (record limit, undecodable bytes, damaged
+    # gzip, broken JSON structure, text after the array): no record, but the rest of the file is unread.
+    ends_reading: bool = False
 
 
 DEFAULT_OPTIONS = IngestOptions()
@@ -99,7 +102,9 @@ def make_failed_record(
     *,
     raw: Any = None,
     byte_offset: int | None = None,
+    ends_reading: bool = False,
 ) -> ParsedRecord:
-    """A record that cannot be used, carrying the one reason why."""
+    """A record that cannot be used, carrying the one reason why (or, with `ends_reading`, the marker
+    of where and why reading stopped)."""
     issue = make_issue(index, line, code, message)
-    return ParsedRecord(index, line, raw, None, (issue,), byte_offset)
+    return ParsedRecord(index, line, raw, None, (issue,), byte_offset, ends_reading)
