@@ -27,6 +27,7 @@ from backend.core.dedup.near import (
     group_near_duplicates,
     jaccard,
     lsh_threshold,
+    shingle_hashes,
     verified_near_groups,
 )
 from backend.core.dedup.text import NEAR_DUP_TEXT_RULE, conversation_text, stored_text
@@ -50,6 +51,7 @@ __all__ = [
     "lsh_threshold",
     "minhash_band_keys",
     "prompt_fingerprint",
+    "shingle_hashes",
     "shingle_set",
     "stored_text",
     "verified_near_groups",

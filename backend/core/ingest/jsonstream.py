@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 I64_MIN, U64_MAX = -(2**63), 2**64 - 1
@@ -50,6 +50,9 @@ RECORD_LIST_KEYS = frozenset(
 )
 
 
+VALUE_STARTS = frozenset('{["')  # what can only start a new record (an object, a list, a string)
+
+
 class JsonStructureError(Exception):
     """The text is not the JSON shape expected (e.g. no array where one should start)."""
 
@@ -63,6 +66,7 @@ class Element:
     first_line: int  # 1-based line where the element's text starts, for messages
     size: int  # characters of element text
     truncated: bool = False  # the text ends inside this element (or before the array closes)
+    comma_missing: bool = False  # the element followed the previous one without a comma between them
 
 
 class TextBuffer:
@@ -265,12 +269,14 @@ def iter_elements(tb: TextBuffer, max_size: int = 1 << 62) -> Iterator[Element]:
     if tb.peek() == "]":
         tb.pos += 1
         return
+    comma_missing = False
     while True:
         if tb.peek() == "":  # the text ended right after a comma
             yield unclosed_array(tb)
             return
         element = read_value(tb, max_size)
-        yield element
+        yield replace(element, comma_missing=True) if comma_missing else element
+        comma_missing = False
         ch = tb.peek()
         if ch == ",":
             tb.pos += 1
@@ -284,6 +290,8 @@ def iter_elements(tb: TextBuffer, max_size: int = 1 << 62) -> Iterator[Element]:
             if element.error is None:  # a cut-off element already says the file is truncated
                 yield unclosed_array(tb)
             return
+        elif ch in VALUE_STARTS:  # another record right after this one: a comma is missing, nothing is lost
+            comma_missing = True
         else:
             line = tb.line_at(tb.pos)
             reason = f"not valid JSON: expected ',' or ']' after the previous record, found {ch!r}"

@@ -252,6 +252,9 @@ def iter_json(path: Path, info: FileInfo, options: IngestOptions) -> Iterator[Pa
                     conversation, issues = to_conversation(
                         element.value, index=index, line=None, options=options
                     )
+                    if element.comma_missing:
+                        message = f"{where}a comma is missing between this record and the one before it."
+                        issues = (make_issue(index, None, "missing_comma", message, "warning"), *issues)
                     yield ParsedRecord(index, None, element.value, conversation, issues)
                 index += 1
             if info.container == "json_array" and not buffer.rest_is_blank():
