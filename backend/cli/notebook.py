@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from backend.core.analysis.preference import check_sft_examples
 from backend.core.catalog import load_catalog
 from backend.core.errors import CoreError
 from backend.core.notebook import DataSource, TrainingConfig, notebook_bytes, plan_notebook, render_notebook
@@ -75,7 +76,7 @@ def run_notebook(args: argparse.Namespace) -> int:
         reasons = [f"Task: {args.task}"] if args.task else []
         plan = plan_notebook(
             entry,
-            read_examples(args.file),
+            check_sft_examples(read_examples(args.file)),  # preference data is refused, not trained as SFT
             None,
             config,
             source,

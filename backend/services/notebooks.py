@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from backend.auth import User
+from backend.core.analysis.preference import check_sft_data, check_sft_examples
 from backend.core.analysis.store import iter_canonical, record_numbers
 from backend.core.catalog import ModelEntry, load_catalog
 from backend.core.conversation import DatasetProfile
@@ -52,8 +53,8 @@ def render_to_file(entry: ModelEntry, store: Path, profile: DatasetProfile, conf
                    source: DataSource, dataset_name: str, target_dir: Path, notebook_id: str,
                    ) -> tuple[str, int, bytes]:
     """CPU-bound: plan, render, validate, write atomically. Runs in a worker thread."""
-    plan = plan_notebook(entry, iter_canonical(store), profile, config, source, dataset_name=dataset_name,
-                         record_numbers=record_numbers(store))
+    plan = plan_notebook(entry, check_sft_examples(iter_canonical(store)), profile, config, source,
+                         dataset_name=dataset_name, record_numbers=record_numbers(store))
     data = notebook_bytes(render_notebook(plan))
     stored_name = f"{notebook_id}__{plan.notebook_filename}"
     target_dir.mkdir(parents=True, exist_ok=True)
@@ -78,6 +79,7 @@ async def generate_notebook(state: AppState, user: User | None, client: str, ses
     state.generate_limiter.hit(client)
     dataset = await get_dataset_for(state, session_id, user)
     report = finished_report(dataset)
+    check_sft_data(report.preference)  # preference data is never trained as SFT by accident
     entry = load_catalog().get(model_id)
     notebook_id = secrets.token_urlsafe(16)
     stored_name, size, data = await asyncio.to_thread(

@@ -8,7 +8,7 @@ from typing import Any
 
 from backend.auth import User
 from backend.core.analysis import Report
-from backend.core.analysis.store import count_examples, read_examples
+from backend.core.analysis.store import StoredExample, count_examples, read_examples
 from backend.services import storage
 from backend.services.datasets import load_report
 from backend.services.state import AppState
@@ -22,9 +22,17 @@ async def preview_page(state: AppState, session_id: str, user: User | None, page
     start = (page - 1) * page_size
     stored = await asyncio.to_thread(read_examples, store, start, page_size) if start < total else []
     examples = [{"index": e.index, "line": e.line, "messages": e.messages, "tools": e.tools,
-                 "token_count": e.token_count, "assistant_tokens": e.assistant_tokens} for e in stored]
+                 "token_count": e.token_count, "assistant_tokens": e.assistant_tokens,
+                 **_preference_parts(e)} for e in stored]
     return {"examples": examples, "total_count": total, "page": page, "page_size": page_size,
             "total_pages": max(1, math.ceil(total / page_size))}
+
+
+def _preference_parts(example: StoredExample) -> dict[str, Any]:
+    """The answers of a preference example (its messages are the prompt); nothing for chat data."""
+    parts = {"chosen": example.chosen, "rejected": example.rejected, "completion": example.completion,
+             "label": example.label}
+    return {key: value for key, value in parts.items() if value is not None}
 
 
 def distribution(report: Report) -> dict[str, Any]:

@@ -38,10 +38,15 @@ class PreviewMessage(BaseModel):
 class PreviewExample(BaseModel):
     index: int
     line: int | None
-    messages: list[dict[str, Any]]
+    messages: list[dict[str, Any]] = Field(description="the conversation; for preference data, the prompt turns")
     tools: Any = None
     token_count: int
     assistant_tokens: int | None = None
+    # preference data only: a pair's answers, or an unpaired answer and its label (report.preference)
+    chosen: list[dict[str, Any]] | None = None
+    rejected: list[dict[str, Any]] | None = None
+    completion: list[dict[str, Any]] | None = None
+    label: bool | None = None
 
 
 class PreviewPage(BaseModel):

@@ -60,7 +60,8 @@ def find_duplicates(columns: Columns, band_keys: npt.NDArray[np.uint64], chunk_o
     if band_keys.size:
         with _StoreTexts(store_dir, columns, chunk_of) as texts:
             near = verified_near_groups(
-                band_keys, lambda p: shingle_hashes(texts.text(p), DEFAULT_NGRAM), exclude=duplicate_records(exact_groups)
+                band_keys, lambda p: shingle_hashes(texts.text(p), DEFAULT_NGRAM),
+                exclude=duplicate_records(exact_groups),
             )
     prompt_groups = _prompt_groups(columns)
     similarity = np.array(near.similarity, dtype=np.float64)

@@ -63,7 +63,7 @@ def shingle_hashes(text: str, ngram: int = DEFAULT_NGRAM) -> frozenset[int]:
 
 
 def jaccard(a: Shingles, b: Shingles) -> float:
-    common = len(a & b)  # type: ignore[operator]  # both of one kind
+    common = len(a & b)
     union = len(a) + len(b) - common
     return common / union if union else 1.0
 
