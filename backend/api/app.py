@@ -25,7 +25,9 @@ from backend.settings import Settings
 log = logging.getLogger("slmgen")
 
 # Router modules under backend.api.routes, each exposing `router`.
-ROUTER_MODULES = ("system", "datasets", "models", "recommend", "notebooks", "jobs")
+ROUTER_MODULES = ("system", "datasets", "models", "recommend", "notebooks", "jobs",
+                  # trust: the complete duplicate groups and issue records, paged
+                  "lists")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
