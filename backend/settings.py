@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     # Empty: generated once into DATA_DIR/secret.key.
     secret_key: SecretStr | None = None
 
+    # trust: whether a worker may download the tokenizer of a Hugging Face repo id a client names. Off on a
+    # server: a repo id is then counted with its tokenizer from the local Hugging Face cache (exact) or
+    # estimated (labelled), and nothing is fetched on a client's say-so. The CLI allows it on your machine.
+    allow_tokenizer_download: bool = False
+
     @cached_property
     def resolved_database_url(self) -> str:
         if self.database_url:

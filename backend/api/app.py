@@ -26,8 +26,8 @@ log = logging.getLogger("slmgen")
 
 # Router modules under backend.api.routes, each exposing `router`.
 ROUTER_MODULES = ("system", "datasets", "models", "recommend", "notebooks", "jobs",
-                  # trust: the complete duplicate groups and issue records, paged
-                  "lists")
+                  # trust: the complete duplicate groups and issue records, paged; the mapping preview
+                  "lists", "mapping")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -14,6 +14,8 @@ from rich.console import Console
 
 from backend.core.analysis import AnalysisOptions, Report, analyze_file
 from backend.core.errors import CoreError
+from backend.core.ingest import IngestOptions
+from backend.core.ingest.mapping import parse_map_arguments
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -23,6 +25,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--tokenizer", default="cl100k_base", help="tokenizer to count with (see the README)")
     p.add_argument("--json", action="store_true", help="print the API's JSON instead of a summary")
     p.add_argument("--workers", type=positive_int, default=2, help="worker processes (default 2)")
+    add_map_argument(p)
     p.add_argument("--max-listed", type=max_listed, default=8, metavar="N|all",
                    help="record numbers listed per issue and per duplicate kind (default 8; 'all' lists every "
                         "one, from the analysis's complete lists)")
@@ -30,6 +33,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 ALL = 10**12
+
+
+def add_map_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--map", action="append", default=[], metavar="FIELD=NAME|role:NAME=ROLE",
+                        help="read your own field or role names: prompt=question, completion=answer, "
+                             "messages=dialog, role=speaker, content=text, role:bot=assistant (repeatable)")
+
+
+def ingest_options(args: argparse.Namespace) -> IngestOptions:
+    fields, roles = parse_map_arguments(args.map)
+    return IngestOptions(column_mapping=fields, role_mapping=roles)
 
 
 def max_listed(text: str) -> int:
@@ -85,7 +99,8 @@ def run_analyze(args: argparse.Namespace) -> int:
         store = Path(folder)
         try:
             options = AnalysisOptions(max_seq_length=args.max_seq_length, tokenizer=args.tokenizer,
-                                      max_examples_listed=args.max_listed, allow_tokenizer_download=True)
+                                      max_examples_listed=args.max_listed, allow_tokenizer_download=True,
+                                      ingest=ingest_options(args))
             report = analyze_with_progress(args.file, options, args.workers, sys.stderr.isatty(), store)
         except CoreError as exc:
             if args.json:

@@ -24,6 +24,11 @@ class AnalysisProgress(BaseModel):
 class AnalysisRequest(BaseModel):
     max_seq_length: int | None = Field(default=None, ge=16, le=1_048_576)
     tokenizer: str | None = Field(default=None, max_length=200)
+    field_mapping: dict[str, str] | None = Field(
+        default=None, description='canonical field -> your records\' key, e.g. {"prompt": "question"}; '
+        '"role" and "content" name the keys inside each message')
+    role_mapping: dict[str, str] | None = Field(
+        default=None, description='your role names -> system/user/assistant/tool, e.g. {"bot": "assistant"}')
 
 
 class PreviewMessage(BaseModel):

@@ -52,6 +52,9 @@ FORMAT_KEYS: dict[SourceFormat, frozenset[str]] = {
 # list fields are always lists; a prompt or answer is text unless it parses as chat messages.
 LIST_TEXT_FIELDS = frozenset({"messages", "conversations", "history", "chosen_messages", "rejected_messages"})
 MAYBE_CHAT_TEXT_FIELDS = frozenset({"prompt", "completion", "chosen", "rejected"})
+CHAT_LIST_FIELDS = LIST_TEXT_FIELDS | MAYBE_CHAT_TEXT_FIELDS
+# A field mapping may also name the keys inside each message: {"role": "speaker", "content": "text"}.
+MESSAGE_FIELDS = ("role", "content")
 KNOWN_FORMATS_HINT = (
     "messages, conversations, instruction/output, prompt/completion, prompt/chosen/rejected, "
     "chosen_messages/rejected_messages or text"
@@ -113,7 +116,7 @@ def to_conversation(
             'such as {"messages": [...]}.',
         )
         return None, (issue,)
-    ctx = MessageContext(index, line)
+    ctx = MessageContext(index, line, options.role_mapping)
     record = prepare_record(raw, options, ctx)
     source_format = detect_format(record)
     if source_format is SourceFormat.UNKNOWN:
@@ -156,11 +159,16 @@ def prepare_record(raw: dict[str, Any], options: IngestOptions, ctx: MessageCont
     """Apply the column mapping and parse list fields that arrive as JSON text."""
     record = raw
     mapping = options.column_mapping
+    message_keys: dict[str, str] = {}
     if mapping:
-        used = set(mapping.values())
-        record = {field: raw[column] for field, column in mapping.items() if column in raw}
+        message_keys = {mapping[k]: k for k in MESSAGE_FIELDS if k in mapping}
+        top = {field: column for field, column in mapping.items() if field not in MESSAGE_FIELDS}
+        used = set(top.values())
+        record = {field: raw[column] for field, column in top.items() if column in raw}
         record.update((k, v) for k, v in raw.items() if k not in used and k not in record)
     for field, value in list(record.items()):
+        if message_keys and isinstance(value, list) and field in CHAT_LIST_FIELDS:
+            record[field] = [rename_keys(item, message_keys) for item in value]
         if type(value) is not str or value[:1] != "[":
             continue
         if field in LIST_TEXT_FIELDS:
@@ -179,6 +187,13 @@ def prepare_record(raw: dict[str, Any], options: IngestOptions, ctx: MessageCont
             record = dict(raw)
         record[field] = parsed
     return record
+
+
+def rename_keys(item: Any, names: dict[str, str]) -> Any:
+    """A message written with the user's own key names, with the canonical ones (role, content)."""
+    if not isinstance(item, dict):
+        return item
+    return {names.get(key, key): value for key, value in item.items()}
 
 
 def parse_chat_text(value: str) -> list[Any] | None:

@@ -45,11 +45,12 @@ PLAIN_ROLES = frozenset({"system", "user", "assistant"})
 class MessageContext:
     """Per-record state while converting messages: issues and tool-call ids awaiting a result."""
 
-    __slots__ = ("index", "line", "issues", "pending_call_ids", "next_call_number")
+    __slots__ = ("index", "line", "issues", "pending_call_ids", "next_call_number", "role_mapping")
 
-    def __init__(self, index: int, line: int | None) -> None:
+    def __init__(self, index: int, line: int | None, role_mapping: dict[str, str] | None = None) -> None:
         self.index = index
         self.line = line
+        self.role_mapping = role_mapping  # the user's own role names, checked before ROLE_ALIASES
         self.issues: list[RecordIssue] = []
         self.pending_call_ids: list[str] = []
         self.next_call_number = 0
@@ -134,7 +135,8 @@ def to_json_text(value: Any) -> str:
 
 def normalize_role(written: Any, where: str, ctx: MessageContext) -> str:
     if isinstance(written, str):
-        canonical = ROLE_ALIASES.get(written.strip().lower())
+        key = written.strip().lower()
+        canonical = (ctx.role_mapping or {}).get(key) or ROLE_ALIASES.get(key)
         if canonical is not None:
             return canonical
         ctx.add(
@@ -195,7 +197,7 @@ def convert_openai_message(item: Any, position: int, ctx: MessageContext) -> Mes
     if type(item) is dict and len(item) == 2:  # the common case, kept cheap: 100k records/s matter
         role = item.get("role")
         content = item.get("content")
-        if type(content) is str and role in PLAIN_ROLES:
+        if type(content) is str and role in PLAIN_ROLES and ctx.role_mapping is None:
             return Message(role=role, content=content)
     where = f"message {position}"
     if not isinstance(item, dict):

@@ -25,6 +25,10 @@ MAPPABLE_FIELDS: tuple[str, ...] = (
     "chosen",
     "rejected",
     "text",
+    # preference layouts
+    "label",
+    "chosen_messages",
+    "rejected_messages",
 )
 
 
@@ -33,6 +37,9 @@ class IngestOptions:
     # CSV/TSV/Parquet (and, harmlessly, JSON records): canonical field -> column name, e.g.
     # {"prompt": "question", "completion": "answer"} or {"messages": "conversation_json"}.
     column_mapping: dict[str, str] | None = None
+    # Role names as written (lower case) -> canonical role, e.g. {"bot": "assistant", "customer": "user"}:
+    # checked before the built-in aliases (human, gpt, model...). See ingest/mapping.py.
+    role_mapping: dict[str, str] | None = None
     max_line_bytes: int = 64 * 1024 * 1024  # a longer line is reported as a record issue, not loaded whole
     max_records: int | None = None  # stop with a clear issue after this many records
     # A gzip upload may expand to at most this many bytes: a tiny "gzip bomb" must not keep a worker
