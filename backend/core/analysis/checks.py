@@ -235,13 +235,19 @@ def check_conversation(conv: Conversation, roles: list[str], pii_kinds: set[str]
         codes.append("extra_keys")
     if has_calls and has_unanswered_tool_call(conv.messages):
         codes.append("tool_call_without_result")
-    if pii_kinds:
-        if "email" in pii_kinds:
-            codes.append("pii_email")
-        if "phone" in pii_kinds:
-            codes.append("pii_phone")
-        if not pii_kinds.isdisjoint(SECRET_KINDS):
-            codes.append("secret")
+    codes.extend(pii_codes(pii_kinds))
+    return codes
+
+
+def pii_codes(pii_kinds: set[str]) -> list[str]:
+    """The issue codes of what pii.find_pii found in one example."""
+    codes = []
+    if "email" in pii_kinds:
+        codes.append("pii_email")
+    if "phone" in pii_kinds:
+        codes.append("pii_phone")
+    if not pii_kinds.isdisjoint(SECRET_KINDS):
+        codes.append("secret")
     return codes
 
 

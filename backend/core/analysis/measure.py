@@ -14,13 +14,18 @@ calls an assistant emits are assistant tokens.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from backend.core.conversation import Conversation
-from backend.core.tokens.chat import TOKENS_PER_EXAMPLE, message_texts, message_tokens, value_text
+from backend.core.tokens.chat import (
+    TOKENS_PER_EXAMPLE,
+    TOKENS_PER_MESSAGE,
+    message_texts,
+    message_tokens,
+    value_text,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,8 +33,9 @@ class Measured:
     total: int
     assistant: int  # trained: contents and tool calls of assistant turns with a weight other than 0
     assistant_cut: int  # of those, the tokens past max_seq_length
-    by_role: Counter[str]  # contents and tool calls, per role
+    by_role: dict[str, int]  # contents and tool calls, per role
     untrained_assistant_turns: bool  # some assistant turns, and every one of them has weight 0
+    assistant_content: int  # every assistant content, trained or not (the cookbook's assistant figure)
 
 
 def iter_canonical_texts(conv: Conversation, message_dicts: Sequence[Mapping[str, Any]]) -> Iterator[str]:
@@ -37,7 +43,11 @@ def iter_canonical_texts(conv: Conversation, message_dicts: Sequence[Mapping[str
     if conv.tools is not None:
         yield conv.tools
     for message in message_dicts:
-        yield from message_texts(message)
+        if len(message) == 2:  # {"role", "content"}: most messages, kept cheap
+            yield message["role"]
+            yield message["content"]
+        else:
+            yield from message_texts(message)
 
 
 def measure_example(
@@ -52,16 +62,23 @@ def measure_example(
     iter_canonical_texts to its token count.
     """
     position = counts[conv.tools] if conv.tools is not None else 0
-    assistant = kept = 0
+    assistant = kept = content = 0
     assistant_turns = trained_turns = 0
-    by_role: Counter[str] = Counter()
+    by_role: dict[str, int] = {}
     for message, written in zip(conv.messages, message_dicts, strict=True):
-        size = message_tokens(written, counts)
-        calls = written.get("tool_calls")
-        body = counts[message.content] + (counts[value_text(calls)] if calls is not None else 0)
-        by_role[message.role] += body
-        if message.role == "assistant":
+        role = message.role
+        body = counts[message.content]
+        if len(written) == 2:  # {"role", "content"}: the formula written out, for speed
+            size = TOKENS_PER_MESSAGE + counts[role] + body
+        else:
+            size = message_tokens(written, counts)
+            calls = written.get("tool_calls")
+            if calls is not None:
+                body += counts[value_text(calls)]
+        by_role[role] = by_role.get(role, 0) + body
+        if role == "assistant":
             assistant_turns += 1
+            content += counts[message.content]
             if message.weight != 0:
                 trained_turns += 1
                 assistant += body
@@ -69,4 +86,4 @@ def measure_example(
                 kept += max(0, min(start + body, max_seq_length) - min(start, max_seq_length))
         position += size
     untrained = assistant_turns > 0 and trained_turns == 0
-    return Measured(position + TOKENS_PER_EXAMPLE, assistant, assistant - kept, by_role, untrained)
+    return Measured(position + TOKENS_PER_EXAMPLE, assistant, assistant - kept, by_role, untrained, content)

@@ -112,6 +112,24 @@ def validate_record(raw: Any, counts: Mapping[str, int]) -> CookbookRecord:
     return CookbookRecord(tuple(errors), len(messages), total, assistant, "system" in roles, "user" in roles)
 
 
+def verdict_of_plain(messages: list[dict[str, Any]], total_tokens: int, assistant_tokens: int) -> CookbookRecord:
+    """validate_record for a record whose messages are all plain {"role", "content": str} objects whose
+    tokens the canonical measure has counted already (the same formula, so the same totals)."""
+    errors: list[str] = []
+    roles = set()
+    for message in messages:
+        role = message["role"]
+        roles.add(role)
+        if role not in RECOGNIZED_ROLES:
+            errors.append("unrecognized_role")
+        if not message["content"]:
+            errors.append("missing_content")
+    if "assistant" not in roles:
+        errors.append("example_missing_assistant_message")
+    return CookbookRecord(tuple(errors), len(messages), total_tokens, assistant_tokens, "system" in roles,
+                          "user" in roles)
+
+
 def _message_errors(message: dict[str, Any]) -> Iterator[str]:
     if "role" not in message or "content" not in message:
         yield "message_missing_key"

@@ -19,11 +19,13 @@ from typing import Any
 import numpy as np
 
 from backend.core.analysis import openai_format
-from backend.core.analysis.checks import check_conversation, conversation_flags
+from backend.core.analysis.batch_checks import BatchStructure, check_batch
+from backend.core.analysis.checks import pii_codes
 from backend.core.analysis.chunk import ChunkResult, CookbookColumns, ReadStop, RecordList
 from backend.core.analysis.columns import (
     ALL_ASSISTANT_CUT,
     CHAT,
+    HAS_PROMPT,
     HAS_SYSTEM,
     NOTHING_TRAINED,
     OVER_LIMIT,
@@ -35,7 +37,7 @@ from backend.core.analysis.columns import (
 )
 from backend.core.analysis.fastcount import SegmentCounter, make_fast_counter
 from backend.core.analysis.language import SAMPLE_CHARS, detect_language
-from backend.core.analysis.measure import iter_canonical_texts, measure_example
+from backend.core.analysis.measure import Measured, iter_canonical_texts, measure_example
 from backend.core.analysis.pii import SECRET_KINDS, find_pii
 from backend.core.analysis.plan import FORMAT_CODES, AnalysisPlan
 from backend.core.analysis.store import ChunkWriter, chunk_file
@@ -129,21 +131,35 @@ class _ChunkAccumulator:
             [message_to_json(m) for m in r.conversation.messages] if r.conversation is not None else []
             for r in batch
         ]
-        counts = self._count_texts(batch, dicts)
+        plain = [_is_openai_record(r) and _is_plain(r, d) for r, d in zip(batch, dicts, strict=True)]
+        counts = self._count_texts(batch, dicts, plain)
         t1 = time.process_time()
         hashed: list[str] = []
-        for record, message_dicts in zip(batch, dicts, strict=True):
+        structure = check_batch([r.conversation for r in batch if r.conversation is not None])
+        first_position = self.columns.count
+        usable = 0
+        for record, message_dicts, is_plain in zip(batch, dicts, plain, strict=True):
             if record.ends_reading:
                 issue = record.issues[0]
                 self.read_stops.append(ReadStop(record.index, record.line, issue.code, issue.message))
                 continue
             self.records += 1
+            measured = None
             if record.conversation is None:
                 self._add_unusable(record)
             else:
-                self._add_example(record, record.conversation, message_dicts, counts)
+                measured = self._add_example(record, record.conversation, message_dicts, counts, structure, usable)
+                usable += 1
                 hashed.append(conversation_text(record.conversation, include_system=False))
-            self._add_cookbook(record, counts)
+            self._add_cookbook(record, counts, message_dicts, measured if is_plain else None)
+        chat = np.array([r.conversation.format is not SourceFormat.TEXT for r in batch if r.conversation is not None],
+                        dtype=bool)
+        for code, mask in structure.codes.items():
+            if code in _CHAT_ONLY_CODES:
+                mask = mask & chat  # raw text has no turns to order
+            found = np.flatnonzero(mask)
+            if found.size:
+                self.example_issues.setdefault(code, []).extend((found + first_position).tolist())
         t2 = time.process_time()
         if hashed:
             self.band_keys.append(minhash_band_keys(hashed))
@@ -153,12 +169,14 @@ class _ChunkAccumulator:
         self.timings["cpu_examples"] += t2 - t1
         self.timings["cpu_minhash"] += t3 - t2
 
-    def _count_texts(self, batch: list[ParsedRecord], dicts: list[list[dict[str, Any]]]) -> dict[str, int]:
+    def _count_texts(
+        self, batch: list[ParsedRecord], dicts: list[list[dict[str, Any]]], plain: list[bool]
+    ) -> dict[str, int]:
         texts: dict[str, None] = {}
-        for record, message_dicts in zip(batch, dicts, strict=True):
+        for record, message_dicts, is_plain in zip(batch, dicts, plain, strict=True):
             if record.conversation is not None:
                 texts.update(dict.fromkeys(iter_canonical_texts(record.conversation, message_dicts)))
-            if _is_openai_record(record):
+            if not is_plain and _is_openai_record(record):
                 texts.update(dict.fromkeys(openai_format.iter_cookbook_texts(record.raw)))
         unique = list(texts)
         return dict(zip(unique, self.counter.count_batch(unique), strict=True))
@@ -173,18 +191,21 @@ class _ChunkAccumulator:
             self.unusable_details.append((record.index, record.line, code, message))
 
     def _add_example(
-        self, record: ParsedRecord, conv: Conversation, message_dicts: list[dict[str, Any]], counts: dict[str, int]
-    ) -> None:
+        self, record: ParsedRecord, conv: Conversation, message_dicts: list[dict[str, Any]], counts: dict[str, int],
+        structure: BatchStructure, j: int,
+    ) -> Measured:
+        """One example: its row, its per-example findings (the structural ones come from `structure`,
+        row `j`, and are listed for the whole batch by add_batch)."""
         position = self.columns.count
         start = self.writer.write(conv.to_json(message_dicts))
         measured = measure_example(conv, message_dicts, counts, self.max_len)
         self.tokens_by_role.update(measured.by_role)
-        roles = [m.role for m in conv.messages]
-        self.roles.update(roles)
+        self.roles.update([m.role for m in conv.messages])
         fingerprint = conversation_fingerprint(conv)
         prompt = prompt_fingerprint(conv)
-        pii_kinds = find_pii("\n".join(m.content for m in conv.messages))
-        flags = conversation_flags(conv, roles, prompt is not None)
+        contents = [m.content for m in conv.messages]
+        pii_kinds = find_pii("\n".join(contents))
+        flags = structure.flags[j] | (HAS_PROMPT if prompt is not None else 0)
         if measured.total > self.max_len:
             flags |= OVER_LIMIT
         if measured.assistant > 0 and measured.assistant_cut == measured.assistant:
@@ -198,40 +219,43 @@ class _ChunkAccumulator:
             if system_hash not in self.system_texts and len(self.system_texts) < MAX_SYSTEM_TEXTS:
                 self.system_texts[system_hash] = system_text[:SYSTEM_TEXT_CHARS]
         self.columns.add(
-            ExampleRow(
-                record=record.index,
-                line=-1 if record.line is None else record.line,
-                start=start,
-                end=self.writer.size,
-                tokens=measured.total,
-                assistant_tokens=measured.assistant,
-                assistant_cut=measured.assistant_cut,
-                messages=len(conv.messages),
-                chars=sum(len(m.content) for m in conv.messages),
-                flags=flags,
-                fingerprint=fingerprint,
-                prompt_fingerprint=prompt or 0,
-                system_hash=system_hash,
-                format_code=FORMAT_CODES[conv.format],
-                preference=_preference_code(conv),
+            ExampleRow(  # positional, in ExampleRow's order: keywords cost a tenth of this method's time
+                record.index,
+                -1 if record.line is None else record.line,
+                start,
+                self.writer.size,
+                measured.total,
+                measured.assistant,
+                measured.assistant_cut,
+                len(conv.messages),
+                structure.chars[j],
+                flags,
+                fingerprint,
+                prompt or 0,
+                system_hash,
+                FORMAT_CODES[conv.format],
+                _preference_code(conv),
             )
         )
-        codes = set(check_conversation(conv, roles, pii_kinds))
-        if conv.format is SourceFormat.TEXT:
-            codes -= _CHAT_ONLY_CODES  # raw text has no turns to order
+        codes = set(pii_codes(pii_kinds)) if pii_kinds else set()
         if measured.untrained_assistant_turns:
             codes.add("nothing_trained")
         for issue in record.issues:
-            codes.add(issue.code)
             self.issue_notes.setdefault(issue.code, issue.message)
+            if issue.code not in structure.codes:  # those (unknown_role) are listed for the batch
+                codes.add(issue.code)
         if "secret" in codes:
             self.secret_kinds.update(pii_kinds & SECRET_KINDS)
         for code in codes:
             self.example_issues.setdefault(code, []).append(position)
         if fingerprint % self.plan.language_modulus == 0:
             self.languages[detect_language(_language_sample(conv))] += 1
+        return measured
 
-    def _add_cookbook(self, record: ParsedRecord, counts: dict[str, int]) -> None:
+    def _add_cookbook(
+        self, record: ParsedRecord, counts: dict[str, int], message_dicts: list[dict[str, Any]],
+        measured: Measured | None,
+    ) -> None:
         book = self.cookbook
         if not _is_openai_record(record):
             if record.raw is None:
@@ -242,7 +266,11 @@ class _ChunkAccumulator:
         book.validated += 1
         if "messages" not in record.raw:
             book.messages_under_conversations += 1
-        verdict = openai_format.validate_record(record.raw, counts)
+        if measured is not None:  # a plain record, counted already by the same formula
+            tools = counts[record.conversation.tools] if record.conversation and record.conversation.tools else 0
+            verdict = openai_format.verdict_of_plain(message_dicts, measured.total - tools, measured.assistant_content)
+        else:
+            verdict = openai_format.validate_record(record.raw, counts)
         for error in verdict.errors:
             self.cookbook_errors.setdefault(error, RecordList()).add(record.index, record.line)
         if verdict.errors:
@@ -294,6 +322,16 @@ def _is_openai_record(record: ParsedRecord) -> bool:
     if record.conversation is not None:
         return record.conversation.format is SourceFormat.OPENAI and isinstance(raw, dict)
     return isinstance(raw, dict) and "messages" in raw
+
+
+def _is_plain(record: ParsedRecord, message_dicts: list[dict[str, Any]]) -> bool:
+    """An OpenAI record whose messages are exactly their canonical {"role", "content"} form."""
+    raw = record.raw
+    return (
+        isinstance(raw, dict)
+        and all(len(m) == 2 for m in message_dicts)
+        and raw.get("messages") == message_dicts
+    )
 
 
 def _preference_code(conv: Conversation) -> int:
