@@ -272,3 +272,13 @@ def test_a_file_with_no_usable_example_scores_zero() -> None:
     assert quality.score == 0
     assert {d.code for d in quality.deductions} == {"no_usable_examples", "unusable_record"}
     assert all(d.reason for d in quality.deductions)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("0123456789 .-()+x")), max_size=40))
+def test_the_phone_prefilter_never_hides_a_match(text: str) -> None:
+    # the cheap digit count before the regexes only skips texts the phone pattern cannot match
+    from backend.core.analysis import pii
+
+    if pii._PHONE.search(text):
+        assert pii._has_phone_digits(text) and "phone" in find_pii(text)

@@ -58,3 +58,31 @@ def test_batch_checks_equal_the_reference_on_generated_conversations(batch: list
                           extra_keys=("x",) if len(ms) % 2 else ()) for ms in batch]
     assert batched(convs) == [reference(c) for c in convs]
     assert has_consecutive_same_role(["bot", "robot"]) is False  # two unknown roles are two roles
+
+
+@pytest.mark.parametrize("name", ["openai_cookbook_toy_chat_fine_tuning.jsonl",
+                                  "axolotl_pr3685_epoch_sample_1000_messages_dups.jsonl"])
+def test_the_cookbook_verdict_from_counts_equals_validating_the_record(name: str) -> None:
+    from backend.core.analysis import openai_format
+    from backend.core.analysis.measure import iter_canonical_texts, measure_example
+    from backend.core.conversation import message_to_json
+    from backend.core.tokens import get_counter
+
+    path = SHARED_DATA / name
+    records = [r for r in iter_records(path, sniff_file(path)) if r.conversation is not None]
+    convs = [r.conversation for r in records if r.conversation is not None]
+    found = check_batch(convs)
+    counter = get_counter("cl100k_base")
+    for i, (record, conv) in enumerate(zip(records, convs, strict=True)):
+        dicts = [message_to_json(m) for m in conv.messages]
+        texts = list(dict.fromkeys([*iter_canonical_texts(conv, dicts),
+                                    *openai_format.iter_cookbook_texts(record.raw)]))
+        counts = dict(zip(texts, counter.count_batch(texts), strict=True))
+        measured = measure_example(conv, dicts, counts, 4096)
+        fast = openai_format.verdict_of_counts(len(dicts), found.unknown_roles[i], found.empty_contents[i],
+                                               found.role_counts[i], measured.total, measured.assistant_content)
+        slow = openai_format.validate_record(record.raw, counts)
+        def fields(v: openai_format.CookbookRecord) -> tuple[object, ...]:
+            return sorted(v.errors), v.num_messages, v.total_tokens, v.assistant_tokens, v.has_system, v.has_user
+
+        assert fields(fast) == fields(slow)

@@ -6,8 +6,8 @@ message becomes a few numbers (its role, the length of its stripped content, whe
 tool) in one pass, and every check is an array operation over the batch. The per-conversation
 functions in checks.py stay the reference: tests check that both give the same codes and flags.
 
-What is left to Python, per example: PII (regexes), JSON replies, unanswered tool calls (only
-examples with calls), extra keys and the ingest issues.
+What is left to Python, per example: PII (regexes), parsing replies that open like JSON,
+unanswered tool calls (only examples with calls) and the ingest issues.
 """
 
 from __future__ import annotations
@@ -31,12 +31,16 @@ class BatchStructure:
     codes: dict[str, Mask]  # structural check code -> which examples of the batch have it
     flags: list[int]  # per example: HAS_SYSTEM | MULTI_TURN | NON_ALTERNATING | TOOL_USE | JSON_OUTPUT
     chars: list[int]  # per example: characters of all message contents
+    # per example, for the OpenAI cookbook's verdict on plain records (openai_format.verdict_of_counts)
+    unknown_roles: list[int]  # messages whose role is none of the canonical ones
+    empty_contents: list[int]  # messages with "" as content and no tool calls
+    role_counts: list[list[int]]  # system, user, assistant, tool, unknown
 
 
 def check_batch(convs: list[Conversation]) -> BatchStructure:
     n = len(convs)
     if n == 0:
-        return BatchStructure({}, [], [])
+        return BatchStructure({}, [], [], [], [], [])
     sizes = [len(c.messages) for c in convs]
     messages = [m for c in convs for m in c.messages]
     unknown: dict[str, int] = {}  # each unknown role name its own code (>= 4), so "bot", "robot" differ
@@ -92,8 +96,15 @@ def check_batch(convs: list[Conversation]) -> BatchStructure:
         | consecutive * NON_ALTERNATING
         | tool_use * TOOL_USE
     ).tolist()
-    for i, conv in enumerate(convs):
-        if has_json_output(conv):
+    # JSON replies: parsed only where every reply (tool calls aside) at least opens like JSON
+    reply = ~calls & (role == 2)
+    opens = np.array([m.content.lstrip()[:1] in ("{", "[") for m in messages], dtype=bool)
+    replies = np.bincount(owner[reply], minlength=n)
+    json_like = np.bincount(owner[reply & opens], minlength=n)
+    for i in np.flatnonzero((replies > 0) & (json_like == replies)).tolist():
+        if has_json_output(convs[i]):
             flags[i] |= JSON_OUTPUT
     chars = np.bincount(owner, weights=length, minlength=n).astype(np.int64).tolist()
-    return BatchStructure(codes, flags, chars)
+    empty_contents = np.bincount(owner[~calls & (length == 0)], minlength=n).tolist()
+    return BatchStructure(codes, flags, chars, per_role[:, _UNKNOWN_ROLE].tolist(), empty_contents,
+                          per_role.tolist())

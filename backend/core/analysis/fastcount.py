@@ -11,11 +11,11 @@ numpy, and only unseen segments reach the tokenizer.
 How a segment is looked up, without ever taking one segment for another:
 - a segment of at most 7 bytes (most words) is its own key: its bytes and its length packed
   into 64 bits, so equal keys are equal segments;
-- a longer one is keyed by a 56-bit hash of its bytes, and every use of that key is checked
+- a longer one is keyed by a 56-bit hash of its 8-byte words, and every use of that key is checked
   byte for byte (8 bytes per numpy step) against the segment it stands for, both within a
   batch and against the cache, which keeps those segments' bytes. A pair that collides (a
-  Thue-Morse string and its complement collide in any polynomial hash modulo 2^64) is simply
-  counted by the tokenizer, as an unseen segment would be.
+  Thue-Morse string and its complement collided in the polynomial hash modulo 2^64 this cache
+  used before) is simply counted by the tokenizer, as an unseen segment would be.
 
 Why it exists: one tokenizer call per message costs most of the analysis's time budget. On
 the benchmark's chat text this is several times faster than one call per text. The guard is
@@ -48,10 +48,8 @@ _MAX_ARENA_BYTES = 64 << 20  # bytes of long cached segments kept for the checks
 SHORT_BYTES = 7  # segments up to this long are their own key
 _LONG_TAG = np.uint64(0xFF << 56)  # top byte of a long segment's key (short keys carry their length, 1-7)
 _LOW_56 = np.uint64((1 << 56) - 1)
-_BASE = np.uint64(0x100000001B3)
 _MIX_1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX_2 = np.uint64(0x94D049BB133111EB)
-_BASE_INVERSE = np.uint64(pow(0x100000001B3, -1, 1 << 64))
 _BYTE_MASKS = np.array([(1 << (8 * n)) - 1 for n in range(8)] + [(1 << 64) - 1], dtype=np.uint64)
 _GROUP_CHARS = 2_000_000  # texts hashed per numpy pass (bounds the arrays to ~16 MB each)
 _LONG_TEXT_CHARS = 1_000_000  # longer texts go straight to the tokenizer
@@ -66,8 +64,6 @@ class SegmentCounter:
     def __init__(self, counter: TokenCounter, encode: Callable[[str], list[int]]) -> None:
         self.counter = counter
         self._encode = encode
-        self._powers = np.ones(1, dtype=np.uint64)
-        self._inverse_powers = np.ones(1, dtype=np.uint64)
         self._clear()
 
     def _clear(self) -> None:
@@ -111,7 +107,7 @@ class SegmentCounter:
         seg_starts = np.flatnonzero(is_start)
         seg_ends = np.append(seg_starts[1:], data.size)
         seg_lengths = (seg_ends - seg_starts).astype(np.int64)
-        keys = self._segment_keys(data, words, seg_starts, seg_ends, seg_lengths)
+        keys = self._segment_keys(words, seg_starts, seg_lengths)
         unique, first, inverse = _distinct(keys)
         # A long segment shares its key with the group's first segment of that key: check the bytes.
         representative = first[inverse]
@@ -128,37 +124,29 @@ class SegmentCounter:
         for position, total in zip(np.asarray(group)[nonempty].tolist(), sums, strict=True):
             counts[position] = total
 
-    def _segment_keys(
-        self,
-        data: npt.NDArray[np.uint8],
-        words: U64,
-        starts: npt.NDArray[np.intp],
-        ends: npt.NDArray[np.intp],
-        lengths: I64,
-    ) -> U64:
-        """Short segments: bytes and length packed. Long ones: a polynomial hash of the bytes, mixed."""
-        powers, inverse_powers = self._powers_upto(data.size + 1)
-        weighted = (data.astype(np.uint64) + np.uint64(1)) * powers[: data.size]
-        prefix = np.zeros(data.size + 1, dtype=np.uint64)
-        np.cumsum(weighted, out=prefix[1:])
-        # sum_j (b_j + 1) * B^j over the segment, brought to start at B^0 by B^-start (B odd: invertible)
-        h = (prefix[ends] - prefix[starts]) * inverse_powers[starts]
-        h ^= lengths.astype(np.uint64) * _MIX_1
-        h ^= h >> np.uint64(31)
-        h *= _MIX_2
-        h ^= h >> np.uint64(29)
-        h = (h & _LOW_56) | _LONG_TAG
-        short = lengths <= SHORT_BYTES
-        packed = words[starts[short]] & _BYTE_MASKS[lengths[short]]
-        h[short] = packed | (lengths[short].astype(np.uint64) << np.uint64(56))
-        return h
+    def _segment_keys(self, words: U64, starts: npt.NDArray[np.intp], lengths: I64) -> U64:
+        """Short segments: bytes and length packed. Long ones: a 56-bit hash of their 8-byte words.
 
-    def _powers_upto(self, n: int) -> tuple[U64, U64]:
-        if self._powers.size < n:
-            size = max(n, 2 * self._powers.size)
-            self._powers = _cumulative_powers(_BASE, size)
-            self._inverse_powers = _cumulative_powers(_BASE_INVERSE, size)
-        return self._powers, self._inverse_powers
+        The long hash is the sum of each word mixed with its position, mixed again with the length:
+        one pass over the long segments' words, none over single bytes. It need not resist crafted
+        collisions: every long key is checked byte for byte before its count is trusted.
+        """
+        keys = np.empty(starts.size, dtype=np.uint64)
+        short = lengths <= SHORT_BYTES
+        keys[short] = (words[starts[short]] & _BYTE_MASKS[lengths[short]]) | (
+            lengths[short].astype(np.uint64) << np.uint64(56))
+        long = np.flatnonzero(~short)
+        if long.size:
+            per_segment = (lengths[long] + 7) // 8
+            segment = np.repeat(np.arange(long.size), per_segment)
+            first_word = np.concatenate(([0], np.cumsum(per_segment)[:-1]))
+            k = np.arange(segment.size) - first_word[segment]
+            word = words[starts[long][segment] + 8 * k] & _BYTE_MASKS[np.minimum(lengths[long][segment] - 8 * k, 8)]
+            mixed = _mix64(word ^ (k.astype(np.uint64) * _MIX_1))
+            h = np.add.reduceat(mixed, first_word) if mixed.size else mixed
+            h = _mix64(h ^ (lengths[long].astype(np.uint64) * _MIX_2))
+            keys[long] = (h & _LOW_56) | _LONG_TAG
+        return keys
 
     def _lookup(self, unique: U64, raw: bytes, words: U64, starts: npt.NDArray[np.intp], lengths: I64) -> I64:
         """Counts for sorted unique segment keys; unseen segments are encoded and remembered.
@@ -258,11 +246,14 @@ def _same_bytes(
     return same
 
 
-def _cumulative_powers(base: np.uint64, size: int) -> U64:
-    factors = np.full(size, base, dtype=np.uint64)
-    factors[0] = 1
-    powers: U64 = np.cumprod(factors, dtype=np.uint64)
-    return powers
+def _mix64(x: U64) -> U64:
+    """splitmix64's finaliser (on a fresh array): every input bit reaches every output bit."""
+    x = x ^ (x >> np.uint64(31))
+    x *= _MIX_1
+    x ^= x >> np.uint64(29)
+    x *= _MIX_2
+    x ^= x >> np.uint64(32)
+    return x
 
 
 def make_fast_counter(counter: TokenCounter) -> SegmentCounter | None:

@@ -112,22 +112,17 @@ def validate_record(raw: Any, counts: Mapping[str, int]) -> CookbookRecord:
     return CookbookRecord(tuple(errors), len(messages), total, assistant, "system" in roles, "user" in roles)
 
 
-def verdict_of_plain(messages: list[dict[str, Any]], total_tokens: int, assistant_tokens: int) -> CookbookRecord:
-    """validate_record for a record whose messages are all plain {"role", "content": str} objects whose
-    tokens the canonical measure has counted already (the same formula, so the same totals)."""
-    errors: list[str] = []
-    roles = set()
-    for message in messages:
-        role = message["role"]
-        roles.add(role)
-        if role not in RECOGNIZED_ROLES:
-            errors.append("unrecognized_role")
-        if not message["content"]:
-            errors.append("missing_content")
-    if "assistant" not in roles:
-        errors.append("example_missing_assistant_message")
-    return CookbookRecord(tuple(errors), len(messages), total_tokens, assistant_tokens, "system" in roles,
-                          "user" in roles)
+def verdict_of_counts(
+    messages: int, unknown_roles: int, empty_contents: int, role_counts: list[int], total_tokens: int,
+    assistant_tokens: int,
+) -> CookbookRecord:
+    """validate_record for a record whose messages are all plain {"role", "content": str} objects,
+    from counts the caller has (batch_checks), with the tokens the canonical measure counted by the
+    same formula. `role_counts`: system, user, assistant, tool, unknown."""
+    errors = ("unrecognized_role",) * unknown_roles + ("missing_content",) * empty_contents
+    if not role_counts[2]:
+        errors += ("example_missing_assistant_message",)
+    return CookbookRecord(errors, messages, total_tokens, assistant_tokens, role_counts[0] > 0, role_counts[1] > 0)
 
 
 def _message_errors(message: dict[str, Any]) -> Iterator[str]:

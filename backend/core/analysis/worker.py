@@ -144,14 +144,19 @@ class _ChunkAccumulator:
                 self.read_stops.append(ReadStop(record.index, record.line, issue.code, issue.message))
                 continue
             self.records += 1
-            measured = None
+            plain_verdict = None
             if record.conversation is None:
                 self._add_unusable(record)
             else:
                 measured = self._add_example(record, record.conversation, message_dicts, counts, structure, usable)
+                if is_plain:  # counted already, by the same formula: the cookbook's figures follow
+                    tools = counts[record.conversation.tools] if record.conversation.tools else 0
+                    plain_verdict = openai_format.verdict_of_counts(
+                        len(message_dicts), structure.unknown_roles[usable], structure.empty_contents[usable],
+                        structure.role_counts[usable], measured.total - tools, measured.assistant_content)
                 usable += 1
                 hashed.append(conversation_text(record.conversation, include_system=False))
-            self._add_cookbook(record, counts, message_dicts, measured if is_plain else None)
+            self._add_cookbook(record, counts, plain_verdict)
         chat = np.array([r.conversation.format is not SourceFormat.TEXT for r in batch if r.conversation is not None],
                         dtype=bool)
         for code, mask in structure.codes.items():
@@ -253,8 +258,7 @@ class _ChunkAccumulator:
         return measured
 
     def _add_cookbook(
-        self, record: ParsedRecord, counts: dict[str, int], message_dicts: list[dict[str, Any]],
-        measured: Measured | None,
+        self, record: ParsedRecord, counts: dict[str, int], plain_verdict: openai_format.CookbookRecord | None
     ) -> None:
         book = self.cookbook
         if not _is_openai_record(record):
@@ -266,11 +270,7 @@ class _ChunkAccumulator:
         book.validated += 1
         if "messages" not in record.raw:
             book.messages_under_conversations += 1
-        if measured is not None:  # a plain record, counted already by the same formula
-            tools = counts[record.conversation.tools] if record.conversation and record.conversation.tools else 0
-            verdict = openai_format.verdict_of_plain(message_dicts, measured.total - tools, measured.assistant_content)
-        else:
-            verdict = openai_format.validate_record(record.raw, counts)
+        verdict = plain_verdict or openai_format.validate_record(record.raw, counts)
         for error in verdict.errors:
             self.cookbook_errors.setdefault(error, RecordList()).add(record.index, record.line)
         if verdict.errors:
