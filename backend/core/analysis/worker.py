@@ -8,6 +8,7 @@ chunk's store file.
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import time
 from collections import Counter, defaultdict
@@ -65,8 +66,32 @@ def cached_batch_counter(name: str, allow_download: bool = False) -> TokenCounte
     return make_fast_counter(counter) or counter
 
 
+@lru_cache(maxsize=1)
+def keep_freed_memory() -> bool:
+    """Ask glibc's allocator to keep freed memory for reuse instead of giving it back at once.
+
+    A chunk allocates and frees numpy arrays of a few MB per batch (segment keys, MinHash bins).
+    With glibc's defaults each one is a fresh mmap whose pages the kernel zero-fills on first touch,
+    and that page faulting cost as much CPU as the MinHash itself (measured: 0.81 against 0.39
+    CPU-s for the same 16k texts). Arrays up to 32 MB now come from the heap, which keeps up to
+    256 MB free before trimming: a worker stays at its peak size (~200 MB) between chunks.
+    Elsewhere than glibc, nothing changes.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    m_trim_threshold, m_top_pad, m_mmap_threshold = -1, -2, -3
+    return all(
+        mallopt(option, value) == 1
+        for option, value in ((m_mmap_threshold, 32 << 20), (m_trim_threshold, 256 << 20), (m_top_pad, 16 << 20))
+    )
+
+
 def analyze_chunk(plan: AnalysisPlan, chunk_no: int, store_dir: Path) -> ChunkResult:
     """Parse, convert, count, check and store one chunk; return its compact result."""
+    keep_freed_memory()
     acc = _ChunkAccumulator(plan, chunk_no, store_dir)
     try:
         started = time.process_time()
