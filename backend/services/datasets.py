@@ -26,6 +26,7 @@ from backend.core.errors import (
     UnsupportedEncodingError,
 )
 from backend.core.ingest import IngestOptions
+from backend.core.ingest.mapping import check_mapping
 from backend.core.tokens import check_tokenizer_name
 from backend.db import repository as repo
 from backend.db import tasks as task_repo
@@ -73,11 +74,15 @@ class UploadResult:
 
 
 def options_to_json(options: AnalysisOptions) -> dict[str, Any]:
-    return {"max_seq_length": options.max_seq_length, "tokenizer": options.tokenizer}
+    return {"max_seq_length": options.max_seq_length, "tokenizer": options.tokenizer,
+            # trust: the user's field and role mapping, kept for re-analysis and resume
+            "field_mapping": options.ingest.column_mapping, "role_mapping": options.ingest.role_mapping}
 
 
 def analysis_options(state: AppState, max_seq_length: int | None = None,
-                     tokenizer: str | None = None, stored: dict[str, Any] | None = None) -> AnalysisOptions:
+                     tokenizer: str | None = None, stored: dict[str, Any] | None = None,
+                     field_mapping: dict[str, str] | None = None,
+                     role_mapping: dict[str, str] | None = None) -> AnalysisOptions:
     stored = stored or {}
     chosen_tokenizer = tokenizer or stored.get("tokenizer") or state.settings.default_tokenizer
     chosen_length = max_seq_length or stored.get("max_seq_length") or state.settings.default_max_seq_length
@@ -85,8 +90,12 @@ def analysis_options(state: AppState, max_seq_length: int | None = None,
         raise InvalidInputError("max_seq_length must be between 16 and 1,048,576 tokens.", field="max_seq_length")
     # An unknown tokenizer is the caller's mistake: refuse it now. Loading it is the workers' job, not the server's.
     check_tokenizer_name(str(chosen_tokenizer))
-    ingest = IngestOptions(max_line_bytes=state.settings.max_line_bytes, max_records=state.settings.max_records)
-    return AnalysisOptions(max_seq_length=int(chosen_length), tokenizer=str(chosen_tokenizer), ingest=ingest)
+    fields, roles = check_mapping(field_mapping or stored.get("field_mapping"),  # trust: user mapping
+                                  role_mapping or stored.get("role_mapping"))
+    ingest = IngestOptions(max_line_bytes=state.settings.max_line_bytes, max_records=state.settings.max_records,
+                           column_mapping=fields, role_mapping=roles)
+    return AnalysisOptions(max_seq_length=int(chosen_length), tokenizer=str(chosen_tokenizer), ingest=ingest,
+                           allow_tokenizer_download=state.settings.allow_tokenizer_download)
 
 
 def client_key(user: User | None, peer: str | None) -> str:
@@ -200,10 +209,13 @@ def _unknown_session(session_id: str) -> NotFoundError:
 
 
 async def reanalyze(state: AppState, session_id: str, user: User | None, client: str,
-                    max_seq_length: int | None = None, tokenizer: str | None = None) -> Task:
+                    max_seq_length: int | None = None, tokenizer: str | None = None,
+                    field_mapping: dict[str, str] | None = None,
+                    role_mapping: dict[str, str] | None = None) -> Task:
     """Run the analysis again; options not given keep the ones of the last run."""
     dataset = await get_dataset_for(state, session_id, user)
-    options = analysis_options(state, max_seq_length, tokenizer, stored=dataset.options)
+    options = analysis_options(state, max_seq_length, tokenizer, stored=dataset.options,
+                               field_mapping=field_mapping, role_mapping=role_mapping)
     if await is_analysing(state, dataset):
         raise ConflictError("This dataset is being analysed right now; poll GET /analyze/{session_id}.",
                             code="analysis_running")
@@ -263,6 +275,12 @@ async def finished_report(state: AppState, dataset: Dataset) -> Report:
         if task is not None and task.state in ("ERROR", "CANCELLED"):
             raise failure_error(task)
     return report_of(dataset)
+
+
+async def analysed(state: AppState, session_id: str, user: User | None) -> tuple[Report, Path]:
+    """The finished report and the store it was made with (access-checked; a store exists only once analysed)."""
+    dataset = await get_dataset_for(state, session_id, user)
+    return await finished_report(state, dataset), store_dir(state, dataset)
 
 
 def store_dir(state: AppState, dataset: Dataset) -> Path:

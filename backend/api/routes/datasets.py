@@ -17,6 +17,7 @@ from backend.api.schemas.datasets import (
     PreviewPage,
     UploadRead,
 )
+from backend.api.schemas.mapping import json_mapping
 from backend.services import datasets as svc
 from backend.services import previews
 from backend.services.reports import analysis_payload
@@ -27,8 +28,12 @@ router = APIRouter(tags=["datasets"])
 @router.post("/upload", response_model=UploadRead, status_code=200)
 async def upload(request: Request, state: StateDep, user: OptionalUserDep, client: ClientKeyDep,
                  max_seq_length: int | None = Query(None, ge=16, le=1_048_576),
-                 tokenizer: str | None = Query(None, max_length=200)) -> UploadRead:
-    options = svc.analysis_options(state, max_seq_length, tokenizer)
+                 tokenizer: str | None = Query(None, max_length=200),
+                 field_mapping: str | None = Query(None, max_length=8000, description='JSON: {"prompt": "question"}'),
+                 role_mapping: str | None = Query(None, max_length=8000, description='JSON: {"bot": "assistant"}'),
+                 ) -> UploadRead:
+    options = svc.analysis_options(state, max_seq_length, tokenizer, field_mapping=json_mapping(field_mapping),
+                                   role_mapping=json_mapping(role_mapping))
     result = await svc.upload_dataset(state, user, client, request.headers.get("content-type"),
                                       request.stream(), options)
     return UploadRead(**result.__dict__)
@@ -49,7 +54,8 @@ async def reanalyze(session_id: str, state: StateDep, user: OptionalUserDep, cli
                     body: AnalysisRequest | None = None) -> AnalysisProgress:
     """Run the analysis again: after a failure, or with another tokenizer or max_seq_length."""
     body = body or AnalysisRequest()
-    task = await svc.reanalyze(state, session_id, user, client, body.max_seq_length, body.tokenizer)
+    task = await svc.reanalyze(state, session_id, user, client, body.max_seq_length, body.tokenizer,
+                               body.field_mapping, body.role_mapping)
     return AnalysisProgress(session_id=session_id, status="queued", progress=0.0, task_id=task.id,
                             detailed_status=list(task.detailed_status),
                             message="Analysis queued. Poll GET /analyze/{session_id}.")
