@@ -250,8 +250,10 @@ async def analysis_status(state: AppState, session_id: str, user: User | None, c
         return AnalysisStatus(RUNNING_STATUS[task.state], min(fraction, 0.99), task=task,
                               partial=await engine.partial_figures(state, task))
     if task.state == "DONE":
-        if dataset.report is None:  # read just before the worker's commit: the row has the report now
-            dataset = await get_dataset_for(state, session_id, user)
+        # The dataset row was read before the task: if the worker committed in between, that row holds no
+        # report or the previous analysis's one. The task and the report are committed together, so a row
+        # read after a DONE task holds this task's report.
+        dataset = await get_dataset_for(state, session_id, user)
         return AnalysisStatus("ready", 1.0, report_of(dataset), task=task)
     raise failure_error(task)
 

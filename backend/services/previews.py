@@ -72,7 +72,9 @@ def _example_json(example: Any, position: int) -> dict[str, Any]:
     return {"index": example.index, "line": example.line, "position": position, "messages": example.messages,
             "tools": example.tools, "token_count": example.token_count,
             "assistant_tokens": example.assistant_tokens,
-            "language": example_language({"messages": example.messages}), **_preference_parts(example)}
+            "language": example_language({"messages": example.messages, "chosen": example.chosen,
+                                          "completion": example.completion}),
+            **_preference_parts(example)}
 
 
 def _page_of(selection: Selection, store: Path, at_record: int | None, report: Report,

@@ -65,12 +65,12 @@ async def test_a_fixed_version_is_written_beside_the_original(client: httpx.Asyn
     state = client._transport.app.state.slmgen  # type: ignore[attr-defined]
     actions = [FixAction.DROP_EXACT_DUPLICATES, FixAction.DROP_NEAR_DUPLICATES]
     plan = await fixes.plan_dataset_fixes(state, session_id, None, actions)
-    assert (plan.examples_before, plan.examples_after) == (1000, 48)
+    assert (plan.examples_before, plan.examples_after) == (1000, 49)
     version = await fixes.create_fixed_version(state, session_id, None, actions)
     assert version.dataset_id != session_id and version.lineage["parent_dataset_id"] == session_id
-    assert [f["removed"] for f in version.lineage["fixes"]] == [940, 12]
+    assert [f["removed"] for f in version.lineage["fixes"]] == [940, 11]
     folder = settings.uploads_dir / version.dataset_id
-    assert len((folder / version.stored_name).read_bytes().splitlines()) == 48
+    assert len((folder / version.stored_name).read_bytes().splitlines()) == 49
     record = orjson.loads((folder / "fixes.json").read_bytes())
     assert len(record["removed_records"]["drop_exact_duplicates"]) == 940
     assert (settings.uploads_dir / session_id).is_dir()  # the original is untouched

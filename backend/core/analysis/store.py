@@ -125,7 +125,13 @@ def read_examples_by_index(store_dir: Path, indexes: Sequence[int]) -> list[Stor
 
 def record_numbers(store_dir: Path) -> list[int]:
     """The record number (index in the uploaded file) of every stored example, in iter_canonical's order."""
-    return [int(n) for n in np.asarray(_load_index(store_dir)[:, COL_INDEX])]
+    numbers: list[int] = record_numbers_array(store_dir).tolist()
+    return numbers
+
+
+def record_numbers_array(store_dir: Path) -> npt.NDArray[np.int64]:
+    """record_numbers as an array (ascending: the store keeps file order)."""
+    return np.array(_load_index(store_dir)[:, COL_INDEX], dtype=np.int64)
 
 
 def iter_canonical(store_dir: Path) -> Iterator[dict[str, Any]]:
