@@ -25,7 +25,8 @@ from backend.settings import Settings
 log = logging.getLogger("slmgen")
 
 # Router modules under backend.api.routes, each exposing `router`.
-ROUTER_MODULES = ("system", "datasets", "models", "recommend", "notebooks", "jobs", "tasks", "export", "hub")
+ROUTER_MODULES = ("system", "datasets", "models", "recommend", "notebooks", "jobs", "tasks", "export", "hub",
+                  "generation")  # synthetic data generation (issue 11)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
