@@ -6,6 +6,8 @@ before anything is queued."""
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,7 @@ from tests.conftest import shared_file
 from tests.generation.conftest import inputs_payload
 from tests.generation.fake_llm import FakeLLM
 from tests.reliability.conftest import make_settings, running_client
-from tests.tasks.conftest import app_state, wait_for
+from tests.tasks.conftest import app_state, wait_for, worker_pid
 
 TOY = "openai_cookbook_toy_chat_fine_tuning.jsonl"
 
@@ -105,6 +107,25 @@ async def test_cancel_stops_a_running_job_and_keeps_its_rows(settings: Settings,
         assert stopped["dataset_id"] is None  # only a finished generation becomes a dataset
         assert (await client.delete(f"/data/generate/{job['job_id']}")).status_code == 409
         assert len(fake.requests) == 2  # the held request was the last one sent
+
+
+async def test_a_worker_killed_mid_job_is_retried_and_the_retry_resumes_from_the_rows_written(
+        fake: FakeLLM, tmp_path: Path) -> None:
+    fake.hold_after = 1
+    async with running_client(api_settings(fake, tmp_path, task_lease_seconds=3.0)) as client:
+        job = (await client.post("/data/generate", json=inputs_payload(15, concurrency=1))).json()
+        first = await poll_job(client, job["job_id"], lambda j: len(j["data"]) == 5)
+        async with app_state(client).session() as session:
+            row = await session.get(Task, job["job_id"])
+        assert row is not None and row.worker
+        os.kill(worker_pid(row.worker), signal.SIGKILL)  # mid-job, a request in flight
+        fake.release.set()
+        done = await poll_job(client, job["job_id"], lambda j: j["state"] in ("DONE", "ERROR", "CANCELLED"))
+        task = (await client.get(f"/tasks/{job['job_id']}")).json()
+        assert (done["state"], task["attempt"]) == ("DONE", 2), task
+        assert task["result"]["resumed_rows"] == 5 and done["data"][:5] == first["data"] and len(done["data"]) == 15
+        assert len(fake.requests) == 4  # 2 by the first attempt (one never answered), 2 for the 10 rows left
+        assert (await wait_for_analysis(client, done["dataset_id"])).json()["total_examples"] == 15
 
 
 async def test_seed_000_view_and_question_reach_done_through_track(settings: Settings, fake: FakeLLM) -> None:

@@ -31,6 +31,7 @@ from backend.db import repository
 from backend.db.models import Dataset, Task
 from backend.services.analysis_task import queue_analysis
 from backend.services.generation.bodies import DATASET_FILE, GENERATION_BODIES, SEEDS_FILE
+from backend.services.generation.flushing import FlushingContext
 from backend.services.tasks.context import TaskContext
 from backend.settings import Settings
 
@@ -89,7 +90,7 @@ def run_generation_job(ctx: TaskContext, mode: str, job: GenerationJob, settings
     request = dict(job.request)
     if job.seed_store is not None:  # named by the server from the caller's own dataset, never by the request
         request["dataset_path"] = str(ctx.path(job.seed_store))
-    result = GENERATION_BODIES[mode](ctx, request, settings=settings)
+    result = GENERATION_BODIES[mode](FlushingContext(ctx), request, settings=settings)
     if result["dataset_records"] == 0:
         dropped = ", ".join(f"{reason} {count}" for reason, count in sorted(result["dropped"].items())) or "none"
         failed = ", ".join(f"{reason} {count}" for reason, count in sorted(result["batches"]["failed_by_reason"]
@@ -101,6 +102,7 @@ def run_generation_job(ctx: TaskContext, mode: str, job: GenerationJob, settings
     ctx.status("Saving the generated dataset")
     size, sha256 = _publish(ctx.work_dir / DATASET_FILE, ctx.path(job.upload))
     rows = list(iter_rows(ctx.work_dir / ROWS_FILE))
+    ctx.status(f"Done: {len(rows)} of {result['requested']} rows, saved as a dataset (its analysis follows)")
     return {
         "mode": result["mode"],
         "generation": result,
