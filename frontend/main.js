@@ -13,6 +13,7 @@ import { forgetLists } from "./js/records.js";
 import { initRecommend, recommend, setChoice, startRecommend } from "./js/recommend.js";
 import { datasetUrl, isNewAddress, parseRoute, setAddress } from "./js/router.js";
 import { followAnalysis, initUpload, resetProgress, stopFollowing } from "./js/upload.js";
+import { initGenerateData, showGenerateData } from "./js/generate_data.js";
 
 const NAMES_KEY = "slmgen.names"; // session id -> file name, for the heading after a reload
 const current = { sessionId: null, ready: false, applied: "", recs: [], choice: null };
@@ -168,11 +169,15 @@ function route({ force = false } = {}) {
   const where = parseRoute();
   if (where.view === "none") return; // an in-page anchor, not a place
   const isHistory = where.view === "history";
-  show($("view-flow"), !isHistory);
+  const isGenerate = where.view === "generate"; // the "Generate data" page
+  show($("view-flow"), !isHistory && !isGenerate);
   show($("view-history"), isHistory);
-  $("nav-flow").toggleAttribute("aria-current", !isHistory);
+  show($("view-generate"), isGenerate);
+  $("nav-flow").toggleAttribute("aria-current", !isHistory && !isGenerate);
   $("nav-history").toggleAttribute("aria-current", isHistory);
-  if (isHistory) showHistory();
+  $("nav-generate").toggleAttribute("aria-current", isGenerate);
+  if (isGenerate) showGenerateData().catch(showError);
+  else if (isHistory) showHistory();
   else if (where.view === "dataset") openDataset(where.sessionId, where.params).catch(showError);
   else {
     stopFollowing();
@@ -241,6 +246,7 @@ async function start() {
   initRecommend({ onError: showError, onClear: clearError, onChoose, onRanked });
   initGenerate({ onError: showError, onClear: clearError, limits: config.training_limits });
   initHistory({ onError: showError });
+  initGenerateData({ onError: showError, onClear: clearError, remember: rememberName });
   await loadModels();
   window.addEventListener("hashchange", () => route());
   window.addEventListener("popstate", () => route());

@@ -26,7 +26,7 @@ log = logging.getLogger("slmgen")
 
 # Router modules under backend.api.routes, each exposing `router`.
 ROUTER_MODULES = ("system", "datasets", "models", "recommend", "notebooks", "jobs", "tasks", "export", "hub", "lists",
-                  "mapping")
+                  "mapping", "generation")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -37,13 +37,36 @@ function errorFrom(status, data, usedToken) {
   const body = data && typeof data === "object" ? data : {};
   const detail = typeof body.detail === "string" ? body.detail : `The server answered ${status}.`;
   const error = new ApiError({ status, code: body.error ?? "", detail, fields: body.fields, data: body });
-  if (status === 401 && usedToken) hooks.onUnauthorized(error);
+  if (status === 401 && usedToken && !NOT_ABOUT_SIGN_IN.has(error.code)) hooks.onUnauthorized(error);
   return error;
 }
 
-export async function requestJson(method, path, { body, query } = {}) {
+// --- generation (issue 11): 401s about a provider's or the Hub's key, not the sign-in; text answers; advice ---
+const NOT_ABOUT_SIGN_IN = new Set(["provider_key_missing", "provider_key_invalid", "provider_key_rejected",
+  "hub_token_missing", "hub_token_invalid"]);
+
+export async function getText(path, query) {
   const url = query ? `${path}?${new URLSearchParams(query)}` : path;
-  const headers = { Accept: "application/json", ...authHeaders() };
+  const headers = authHeaders();
+  let response;
+  try {
+    response = await fetch(url, { headers });
+  } catch (cause) {
+    throw new ApiError({ kind: "network", detail: String(cause?.message ?? cause) });
+  }
+  const text = await response.text();
+  if (!response.ok) throw errorFrom(response.status, parseBody(text), Boolean(headers.Authorization));
+  return text;
+}
+
+export function addAdvice(codes) {
+  Object.assign(ADVICE_BY_CODE, codes);
+}
+// --- end generation ---
+
+export async function requestJson(method, path, { body, query, headers: extra } = {}) {
+  const url = query ? `${path}?${new URLSearchParams(query)}` : path;
+  const headers = { Accept: "application/json", ...authHeaders(), ...extra };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   let response;
   try {
@@ -57,7 +80,7 @@ export async function requestJson(method, path, { body, query } = {}) {
 }
 
 export const getJson = (path, query) => requestJson("GET", path, { query });
-export const postJson = (path, body) => requestJson("POST", path, { body });
+export const postJson = (path, body, headers) => requestJson("POST", path, { body, headers });
 
 // XMLHttpRequest rather than fetch: fetch cannot report upload progress.
 export function uploadFile(file, onProgress) {

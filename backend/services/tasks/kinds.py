@@ -109,3 +109,16 @@ register(TaskKind(
     part="backend.services.analysis_task:analyze_part", join="backend.services.analysis_task:merge",
     summarize="backend.services.analysis_task:summarize", on_done="backend.services.analysis_task:on_done",
     on_end="backend.services.analysis_task:on_end", what="analyses"))
+
+# --- synthetic data generation (issue 11): one kind per mode, and generate-then-push for seed 000's Hub variants.
+# A retried attempt resumes from the rows already written and rewrites only its own files and the new dataset's
+# upload; on_done records the dataset and queues its analysis.
+for _mode in ("inputs", "examples", "view", "questions"):
+    register(TaskKind(
+        name=f"generation_{_mode}", queue="generation", retry_when_lost=True, pass_settings=True,
+        body=f"backend.services.generation.dataset_task:run_{_mode}_task",
+        on_done="backend.services.generation.dataset_task:on_generated", what="generation tasks"))
+register(TaskKind(
+    name="generation_hub", queue="generation", retry_when_lost=True, pass_settings=True,
+    body="backend.services.generation.hub_task:run_generate_and_push",
+    on_done="backend.services.generation.dataset_task:on_generated", what="generation tasks"))
