@@ -14,7 +14,10 @@ import orjson
 import pytest
 from sqlalchemy import func, select
 
+from backend.auth import mint_dev_token
 from backend.db.models import Dataset, Task
+from backend.services.datasets import new_session_id
+from backend.services.tasks import engine
 from backend.settings import Settings
 from tests.api.conftest import upload_and_analyze, wait_for_analysis
 from tests.conftest import shared_file
@@ -179,3 +182,33 @@ async def test_the_saved_token_pushes_and_fix_choices_are_refused_before_queuein
     task = await wait_for(client, pushed.json()["task_id"], headers=owner)
     assert task["state"] == "DONE", task
     assert task["result"]["repo_id"] == "owner5/toy" and task["result"]["splits"] == {"train": 5}
+
+
+async def test_analyze_answers_while_a_version_is_being_made(tmp_path: Path, hub: HubStandIn) -> None:
+    # No worker: the tasks stay queued, so what GET /analyze says meanwhile can be looked at.
+    settings = make_settings(tmp_path / "data", hf_endpoint=hub.url, embedded_workers=False)
+    async with running_client(settings) as client:
+        owner = {"Authorization": "Bearer " + mint_dev_token(settings.supabase_jwt_secret, settings.supabase_url,
+                                                             "owner-9")}
+        r = await client.post("/upload/hub", json={"repo": "alice/clean", "split": "test"}, headers=owner)
+        assert r.status_code == 202, r.text
+        started = r.json()
+        assert started["task_id"] == started["session_id"]  # the import task's id is the new dataset's
+        waiting = await client.get(f"/analyze/{started['session_id']}", headers=owner)
+        assert waiting.status_code == 202, waiting.text
+        body = waiting.json()
+        assert (body["status"], body["task_id"], body["progress"]) == ("importing", started["task_id"], 0.0)
+        assert body["detailed_status"][-1] == "Queued: importing alice/clean from the Hub"
+        assert body["message"].startswith("Import from the Hub importing")
+        hidden = await client.get(f"/analyze/{started['session_id']}")  # someone else's: not found
+        assert (hidden.status_code, hidden.json()["error"]) == (404, "session_not_found")
+        assert (await client.delete(f"/tasks/{started['task_id']}", headers=owner)).json()["state"] == "CANCELLED"
+        stopped = await client.get(f"/analyze/{started['session_id']}", headers=owner)
+        assert (stopped.status_code, stopped.json()["error"]) == (409, "hub_import_cancelled")
+
+        fix_id = new_session_id()
+        await engine.admit(app_state(client), "fix", None, "addr:test", {"dataset_id": fix_id}, task_id=fix_id,
+                           status="Queued: making a fixed version")
+        fixing = await client.get(f"/analyze/{fix_id}")
+        assert (fixing.status_code, fixing.json()["status"]) == (202, "fixing"), fixing.text
+        assert (await client.get("/analyze/no-such-version-id")).status_code == 404
