@@ -22,9 +22,10 @@ from backend.core.analysis import Report
 from backend.core.fix import FixAction, FixPlan, FixResult, apply_fixes, check_choice, plan_fixes
 from backend.db.models import Task
 from backend.services import storage
-from backend.services.datasets import finished_report, get_dataset_for, new_session_id, store_dir
+from backend.services.datasets import finished_report, get_dataset_for, store_dir
 from backend.services.state import AppState
 from backend.services.tasks import engine
+from backend.services.versions import new_version_id
 from backend.settings import Settings
 
 FIXED_NAME = "upload.jsonl"
@@ -61,7 +62,7 @@ async def start_fix(state: AppState, session_id: str, user: User | None, client:
     dataset = await get_dataset_for(state, session_id, user)
     report = await finished_report(state, dataset)
     check_choice(report, actions, max_seq_length)
-    new_id = new_session_id()
+    new_id = new_version_id()
     source_store = store_dir(state, dataset).relative_to(state.settings.data_dir)
     payload = {"source_id": dataset.id, "source_store": source_store.as_posix(), "source_filename": dataset.filename,
                "report": dataset.report, "actions": [a.value for a in actions], "max_seq_length": max_seq_length,

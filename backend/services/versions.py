@@ -12,6 +12,7 @@ exactly when the task has finished, and it is analysed like any upload.
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from pydantic import BaseModel
@@ -55,6 +56,12 @@ FAILURE_CLASSES: dict[str, type[CoreError]] = {
     "internal_error": UnavailableError, "worker_lost": UnavailableError, "worker_stopped": UnavailableError,
     "secret_unreadable": UnavailableError,
 }
+
+
+def new_version_id() -> str:
+    """A new version's session id, which is also the id of the task that makes it: 192 random bits (it alone
+    grants access to an anonymous dataset), 32 characters (what a task id holds)."""
+    return secrets.token_urlsafe(24)
 
 
 class MadeVersion(BaseModel):

@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 
 from backend.auth import mint_dev_token
 from backend.db.models import Dataset, Task
-from backend.services.datasets import new_session_id
 from backend.services.tasks import engine
+from backend.services.versions import new_version_id
 from backend.settings import Settings
 from tests.api.conftest import upload_and_analyze, wait_for_analysis
 from tests.conftest import shared_file
@@ -206,7 +206,7 @@ async def test_analyze_answers_while_a_version_is_being_made(tmp_path: Path, hub
         stopped = await client.get(f"/analyze/{started['session_id']}", headers=owner)
         assert (stopped.status_code, stopped.json()["error"]) == (409, "hub_import_cancelled")
 
-        fix_id = new_session_id()
+        fix_id = new_version_id()
         await engine.admit(app_state(client), "fix", None, "addr:test", {"dataset_id": fix_id}, task_id=fix_id,
                            status="Queued: making a fixed version")
         fixing = await client.get(f"/analyze/{fix_id}")

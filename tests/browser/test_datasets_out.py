@@ -144,7 +144,7 @@ def test_from_duplicates_to_the_hub_and_back_in_the_page(page: Page, steps: Step
     link = page.locator("#push-repo-link")
     expect(link).to_be_visible(timeout=TASK_WAIT_MS)
     assert link.get_attribute("href") == f"{hub.url}/datasets/{repo}"
-    kept = page.evaluate("() => JSON.stringify({...localStorage}) + JSON.stringify({...sessionStorage}) + location.href")
+    kept = page.evaluate("() => JSON.stringify([{...localStorage}, {...sessionStorage}, location.href])")
     assert TOKEN not in kept
     back = read_back(hub, repo, tmp_path / "hf-home")
     counts = {name: len(split) for name, split in back["splits"].items()}

@@ -15,13 +15,14 @@ from backend.core.errors import InvalidInputError, UnauthorizedError
 from backend.core.split import shares_from_percentages
 from backend.db import repository as repo
 from backend.db.models import Dataset, Task
-from backend.services.datasets import finished_report, get_dataset_for, new_session_id, store_dir
+from backend.services.datasets import finished_report, get_dataset_for, store_dir
 from backend.services.hub.card import Origin, card_facts
 from backend.services.hub.client import TOKEN_HINT, check_repo_id
 from backend.services.hub.payloads import HF_TOKEN_SECRET, AppendPayload, ImportPayload, PushPayload, SplitName
 from backend.services.hub.tokens import resolve_hub_token
 from backend.services.state import AppState
 from backend.services.tasks import engine
+from backend.services.versions import new_version_id
 
 ORIGIN_KINDS = {"upload": "upload", "generation": "generated", "fix": "fix", "hub_import": "hub_import"}
 
@@ -64,7 +65,7 @@ async def start_import(state: AppState, user: User | None, client: str, header_t
         raise InvalidInputError(f"Name the Hub dataset with its owner: owner/{repo_id}.", field="repo")
     state.upload_limiter.hit(client)  # an import is an upload from the Hub: the same limits
     token = await resolve_hub_token(state, user, header_token)  # optional: public datasets need none
-    new_id = new_session_id()
+    new_id = new_version_id()
     payload = ImportPayload(repo=repo_id, config=config or None, split=split or "train", revision=revision or None,
                             dataset_id=new_id)
     task = await engine.admit(state, "hub_import", user, client, payload.model_dump(mode="json"),
