@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from backend.auth import User
+from backend.core.analysis import Report
 from backend.core.errors import InvalidInputError, UnauthorizedError
 from backend.core.split import shares_from_percentages
 from backend.db import repository as repo
@@ -36,13 +37,11 @@ async def start_push(state: AppState, session_id: str, user: User | None, client
         shares_from_percentages(split)
     dataset, report = await _analysed(state, session_id, user)
     token = await _write_token(state, user, header_token, "push a dataset to the Hub")
-    parent = await _parent(state, dataset)
-    payload = PushPayload(dataset_id=dataset.id, store=_store(state, dataset), repo=repo.strip(), split=split,
-                          private=private, seed=seed, stratify=stratify, license=license,
-                          task_category=task_category, card=card_facts(report, origin_of(dataset, parent)))
-    return await engine.submit(state, "hub_push", user, client, payload.model_dump(mode="json"),
-                               secrets={HF_TOKEN_SECRET: token}, dataset_id=dataset.id,
-                               status="Queued for the Hub: push")
+    payload = push_payload(dataset, report, await _parent(state, dataset), store=_store(state, dataset), repo=repo,
+                           split=split, private=private, seed=seed, stratify=stratify, license=license,
+                           task_category=task_category)
+    return await engine.submit(state, "hub_push", user, client, payload, secrets={HF_TOKEN_SECRET: token},
+                               dataset_id=dataset.id, status="Queued for the Hub: push")
 
 
 async def start_append(state: AppState, session_id: str, user: User | None, client: str, header_token: str | None,
@@ -50,11 +49,9 @@ async def start_append(state: AppState, session_id: str, user: User | None, clie
     check_repo_id(repo)
     dataset, _ = await _analysed(state, session_id, user)
     token = await _write_token(state, user, header_token, "add rows to a Hub dataset")
-    payload = AppendPayload(dataset_id=dataset.id, store=_store(state, dataset), repo=repo.strip(), split=split,
-                            note=f"from {dataset.filename}")
-    return await engine.submit(state, "hub_append", user, client, payload.model_dump(mode="json"),
-                               secrets={HF_TOKEN_SECRET: token}, dataset_id=dataset.id,
-                               status="Queued for the Hub: append")
+    payload = append_payload(dataset, store=_store(state, dataset), repo=repo, split=split)
+    return await engine.submit(state, "hub_append", user, client, payload, secrets={HF_TOKEN_SECRET: token},
+                               dataset_id=dataset.id, status="Queued for the Hub: append")
 
 
 async def start_import(state: AppState, user: User | None, client: str, header_token: str | None, *, repo: str,
@@ -73,6 +70,22 @@ async def start_import(state: AppState, user: User | None, client: str, header_t
                               status=f"Queued: importing {repo_id} from the Hub")
     await engine.hand_over(state, task)
     return task
+
+
+def push_payload(dataset: Dataset, report: Report, parent: Dataset | None, *, store: str, repo: str,
+                 split: list[int] | SplitName, private: bool = True, seed: int = 42, stratify: bool = False,
+                 license: str = "unknown", task_category: str = "text-generation") -> dict[str, Any]:
+    """The hub_push payload for an analysed dataset (no I/O: usable in a hook's transaction too). `store` is its
+    current analysis store relative to DATA_DIR (`dataset.store_name` once its analysis has finished)."""
+    return PushPayload(dataset_id=dataset.id, store=store, repo=repo.strip(), split=split, private=private,
+                       seed=seed, stratify=stratify, license=license, task_category=task_category,
+                       card=card_facts(report, origin_of(dataset, parent))).model_dump(mode="json")
+
+
+def append_payload(dataset: Dataset, *, store: str, repo: str, split: SplitName) -> dict[str, Any]:
+    """The hub_append payload (no I/O), `store` as for push_payload."""
+    return AppendPayload(dataset_id=dataset.id, store=store, repo=repo.strip(), split=split,
+                         note=f"from {dataset.filename}").model_dump(mode="json")
 
 
 def origin_of(dataset: Dataset, parent: Dataset | None) -> Origin:
@@ -108,7 +121,7 @@ def _text(value: Any) -> str | None:
     return str(value) if value else None
 
 
-async def _analysed(state: AppState, session_id: str, user: User | None) -> tuple[Dataset, Any]:
+async def _analysed(state: AppState, session_id: str, user: User | None) -> tuple[Dataset, Report]:
     dataset = await get_dataset_for(state, session_id, user)
     return dataset, await finished_report(state, dataset)
 
