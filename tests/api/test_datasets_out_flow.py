@@ -140,7 +140,8 @@ async def test_from_duplicates_to_the_hub_and_back(client: httpx.AsyncClient, hu
     assert row.origin_detail["revision"] == hub.repo("alice/clean").head.sha
 
 
-async def test_import_errors_are_the_route_s_or_the_task_s(client: httpx.AsyncClient, hub: HubStandIn) -> None:
+async def test_import_errors_are_the_route_s_or_the_task_s(client: httpx.AsyncClient, hub: HubStandIn,
+                                                           settings: Settings) -> None:
     hub.add_repo("alice/secret", private=True, files={"data/train.jsonl": b'{"messages": []}\n'})
     for repo, code in (("not a repo", "invalid_input"), ("bare-name", "invalid_input")):
         r = await client.post("/upload/hub", json={"repo": repo})
@@ -158,6 +159,7 @@ async def test_import_errors_are_the_route_s_or_the_task_s(client: httpx.AsyncCl
         answer = await client.get(f"/analyze/{r.json()['session_id']}")
         assert (answer.status_code, answer.json()["error"]) == (status, code), answer.text
         assert answer.json()["task_id"] == task["task_id"]
+        assert not (settings.uploads_dir / r.json()["session_id"]).exists()  # nothing half-imported stays
 
 
 async def test_the_saved_token_pushes_and_fix_choices_are_refused_before_queueing(

@@ -47,8 +47,13 @@ def run_hub_import(ctx: TaskContext, payload: dict[str, Any], settings: Settings
 def run_import_version(ctx: TaskContext, payload: dict[str, Any], settings: Settings | None = None) -> dict[str, Any]:
     """The hub_import kind's body: run_hub_import, plus the analysis payload of the file written (on_done's)."""
     settings = settings or Settings()
-    result = run_hub_import(ctx, payload, settings)
-    made = made_version(settings, dataset_id=validate(ImportPayload, payload).dataset_id, filename=result["filename"],
+    dataset_id = validate(ImportPayload, payload).dataset_id
+    try:
+        result = run_hub_import(ctx, payload, settings)
+    except BaseException:
+        storage.delete_dataset_files(settings, dataset_id)  # the new version's folder holds nothing else
+        raise
+    made = made_version(settings, dataset_id=dataset_id, filename=result["filename"],
                         stored_name=result["stored_name"], size_bytes=result["bytes"], sha256=result["sha256"],
                         options=version_options(settings))
     ctx.status(f"Imported {result['rows']:,} rows; analysing them next")
