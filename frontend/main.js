@@ -14,6 +14,9 @@ import { initRecommend, recommend, setChoice, startRecommend } from "./js/recomm
 import { datasetUrl, isNewAddress, parseRoute, setAddress } from "./js/router.js";
 import { followAnalysis, initUpload, resetProgress, stopFollowing } from "./js/upload.js";
 import { initGenerateData, showGenerateData } from "./js/generate_data.js";
+// datasets out (issue 12): fix, download and push panels on the dashboard; import beside the upload
+import { initDatasetsOut, renderDatasetsOut } from "./js/datasets_out.js";
+import { initHubImport } from "./js/hub_import.js";
 
 const NAMES_KEY = "slmgen.names"; // session id -> file name, for the heading after a reload
 const current = { sessionId: null, ready: false, applied: "", recs: [], choice: null };
@@ -78,6 +81,7 @@ async function showAnalysis(sessionId, name, { fresh }) {
   forgetLists();
   show($("dashboard"), true);
   await renderDashboard(sessionId, analysis, distribution, showError);
+  renderDatasetsOut(sessionId, analysis.report ?? analysis, name);
   startRecommend(sessionId);
   show($("skip-to-model"), true);
   await startBrowse(sessionId, analysis.report ?? analysis);
@@ -152,6 +156,14 @@ function recordStep(params) {
   const url = datasetUrl(current.sessionId, params);
   setAddress(url, { replace: true });
   current.applied = JSON.stringify(parseRoute(url).params);
+}
+
+// A version a task makes (a fixed one, a Hub import) opens at its own address, as a fresh upload does.
+async function openVersion(sessionId, name) {
+  clearError();
+  rememberName(sessionId, name);
+  setAddress(datasetUrl(sessionId));
+  await openDataset(sessionId, {}, { fresh: true, name });
 }
 
 function onRanked(choice) {
@@ -247,6 +259,8 @@ async function start() {
   initGenerate({ onError: showError, onClear: clearError, limits: config.training_limits });
   initHistory({ onError: showError });
   initGenerateData({ onError: showError, onClear: clearError, remember: rememberName });
+  initDatasetsOut({ onError: showError, openVersion });
+  initHubImport({ openVersion });
   await loadModels();
   window.addEventListener("hashchange", () => route());
   window.addEventListener("popstate", () => route());

@@ -31,7 +31,7 @@ from backend.core.tokens import check_tokenizer_name
 from backend.db import repository as repo
 from backend.db import tasks as task_repo
 from backend.db.models import ACTIVE_TASK_STATES, Dataset, Task
-from backend.services import storage
+from backend.services import storage, versions
 from backend.services.analysis_task import analysis_job
 from backend.services.multipart import ReceivedFile, receive_file_part
 from backend.services.state import AppState
@@ -226,7 +226,7 @@ async def reanalyze(state: AppState, session_id: str, user: User | None, client:
 class AnalysisStatus:
     """Either still running (report is None) or finished with its report."""
 
-    status: str  # queued | analyzing | cancelling | ready
+    status: str  # queued | analyzing | cancelling | ready; fixing | importing while a task makes the version
     progress: float
     report: Report | None = None
     task: Task | None = None
@@ -238,7 +238,19 @@ RUNNING_STATUS = {"QUEUED": "queued", "RUNNING": "analyzing", "CANCELLING": "can
 
 async def analysis_status(state: AppState, session_id: str, user: User | None, client: str) -> AnalysisStatus:
     """Where the dataset's current analysis stands; a failed or cancelled one raises what happened."""
-    dataset = await get_dataset_for(state, session_id, user)
+    try:
+        dataset = await get_dataset_for(state, session_id, user)
+    except NotFoundError:
+        # datasets out: a version a task is still making (a fix, a Hub import) has no row yet
+        making = await versions.making_task(state, session_id, user)
+        if making is None:
+            raise
+        if making.state in RUNNING_STATUS:
+            fraction = making.progress_done / making.progress_total if making.progress_total else 0.0
+            return AnalysisStatus(versions.MAKING_STATUS[making.kind], min(fraction, 0.99), task=making)
+        if making.state != "DONE":
+            raise versions.making_failure(making) from None
+        dataset = await get_dataset_for(state, session_id, user)  # made: its row and analysis exist now
     task = await current_analysis(state, dataset)
     if task is None:
         if dataset.report is not None:

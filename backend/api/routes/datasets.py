@@ -42,7 +42,8 @@ async def upload(request: Request, state: StateDep, user: OptionalUserDep, clien
 @router.get("/analyze/{session_id}", responses={202: {"model": AnalysisProgress}})
 async def analyze(session_id: str, state: StateDep, user: OptionalUserDep, client: ClientKeyDep) -> Any:
     """200 with the report once the analysis is done; 202 with its progress (and the figures of the chunks done
-    so far, under `partial`) while it runs."""
+    so far, under `partial`) while it runs. For a version a task is still making (a fix, a Hub import), 202
+    with status `fixing` or `importing` and that task's id, or that task's error once it failed."""
     current = await svc.analysis_status(state, session_id, user, client)
     if current.report is None:
         return JSONResponse(analysis_progress(session_id, current).model_dump(), status_code=202)
@@ -67,7 +68,12 @@ def analysis_progress(session_id: str, current: svc.AnalysisStatus) -> AnalysisP
         session_id=session_id, status=current.status, progress=round(current.progress, 4),
         task_id=task.id if task else None, detailed_status=list(task.detailed_status) if task else [],
         partial=current.partial,
-        message=f"Analysis {current.status}: {current.progress:.0%} done. Poll again shortly.")
+        message=f"{MAKING.get(current.status, 'Analysis')} {current.status}: {current.progress:.0%} done. "
+                "Poll again shortly.")
+
+
+# datasets out: what is being made while GET /analyze answers for a version without a row yet
+MAKING = {"fixing": "Fixed version", "importing": "Import from the Hub"}
 
 
 @router.get("/preview/{session_id}", response_model=PreviewPage)

@@ -19,7 +19,8 @@ class UploadRead(BaseModel):
 
 class AnalysisProgress(BaseModel):
     session_id: str
-    status: str = Field(description="queued | analyzing | cancelling")
+    status: str = Field(description="queued | analyzing | cancelling; fixing | importing while a task makes the "
+                                    "version (task_id is that task)")
     progress: float = Field(ge=0, le=1)
     task_id: str | None = None
     detailed_status: list[str] = Field(default_factory=list)
