@@ -103,11 +103,11 @@ def test_from_duplicates_to_the_hub_and_back_in_the_page(page: Page, steps: Step
     page.check("#fix-drop_near_duplicates")
     expect(page.locator("#fix-apply")).to_have_attribute("aria-disabled", "true")
     page.click("#fix-plan-button")
-    expect(page.locator("#fix-plan caption")).to_have_text("1,000 examples now, 48 in the fixed version")
+    expect(page.locator("#fix-plan caption")).to_have_text("1,000 examples now, 49 in the fixed version")
     rows = page.locator("#fix-plan tbody tr")
     expect(rows).to_have_count(2)
     assert [r.locator("td").all_inner_texts() for r in rows.all()] == [
-        ["1,000", "60", "940 removed"], ["60", "48", "12 removed"]]
+        ["1,000", "60", "940 removed"], ["60", "49", "11 removed"]]
     no_overflow(page)
     page.locator("#fix-panel").scroll_into_view_if_needed()
     steps.shot("fix-counted", full_page=False)
@@ -118,10 +118,10 @@ def test_from_duplicates_to_the_hub_and_back_in_the_page(page: Page, steps: Step
     fixed = session_id(page)
     assert page.url.endswith(f"#/dataset/{fixed}")  # the new version at its own address
     expect(page.locator("#dataset-name")).to_have_text("axolotl_pr3685_epoch_sample_1000_messages_dups.fixed.jsonl")
-    assert examples_shown(page) == "48"
+    assert examples_shown(page) == "49"
     steps.shot("fixed-version")
 
-    # Download it in each format (the last one gzipped): every line one of the 48 examples.
+    # Download it in each format (the last one gzipped): every line one of the 49 examples.
     for fmt, label in FORMATS.items():
         if fmt == "alpaca":
             page.check("#export-gzip")
@@ -130,7 +130,7 @@ def test_from_duplicates_to_the_hub_and_back_in_the_page(page: Page, steps: Step
         download = info.value
         data = Path(download.path()).read_bytes()
         lines = (gzip.decompress(data) if fmt == "alpaca" else data).splitlines()
-        assert len(lines) == 48 and all(isinstance(orjson.loads(line), dict) for line in lines), fmt
+        assert len(lines) == 49 and all(isinstance(orjson.loads(line), dict) for line in lines), fmt
         suffix = ".jsonl.gz" if fmt == "alpaca" else ".jsonl"
         assert download.suggested_filename.endswith(f".{fmt}{suffix}")
     expect(page.locator("#export-status")).to_contain_text("Downloaded")
@@ -148,9 +148,9 @@ def test_from_duplicates_to_the_hub_and_back_in_the_page(page: Page, steps: Step
     assert TOKEN not in kept
     back = read_back(hub, repo, tmp_path / "hf-home")
     counts = {name: len(split) for name, split in back["splits"].items()}
-    assert list(counts) == ["train", "validation", "test"] and sum(counts.values()) == 48
+    assert list(counts) == ["train", "validation", "test"] and sum(counts.values()) == 49
     expect(page.locator("#push-result")).to_contain_text(
-        f"Pushed 48 examples to {repo} (train {counts['train']} · validation {counts['validation']} · "
+        f"Pushed 49 examples to {repo} (train {counts['train']} · validation {counts['validation']} · "
         f"test {counts['test']}), private, with a dataset card.")
     assert {s["name"]: s["num_examples"] for s in back["card"]["dataset_info"]["splits"]} == counts
     assert "(940 removed)" in back["text"]
@@ -158,12 +158,12 @@ def test_from_duplicates_to_the_hub_and_back_in_the_page(page: Page, steps: Step
     page.locator("#push-result").scroll_into_view_if_needed()
     steps.shot("pushed", full_page=False)
 
-    # Append the original's examples to train: only the 12 near-duplicates are new to the repo.
+    # Append the original's examples to train: only the 11 near-duplicates are new to the repo.
     open_dataset(page, hub_server, original)
     push(page, repo, token=TOKEN, append=True)
     expect(page.locator("#push-result")).to_contain_text(
-        f"Added 12 examples to train of {repo} (988 left out: the repo already had them)", timeout=TASK_WAIT_MS)
-    train = counts["train"] + 12
+        f"Added 11 examples to train of {repo} (989 left out: the repo already had them)", timeout=TASK_WAIT_MS)
+    train = counts["train"] + 11
     assert len(read_back(hub, repo, tmp_path / "hf-home-2")["splits"]["train"]) == train
     steps.shot("appended")
 
