@@ -51,7 +51,7 @@ run: migrate
 	$(VENV)/bin/slmgen serve --host $(HOST) --port $(PORT)
 
 test: install-test system-deps
-	$(PY) -m pytest -q -p no:cacheprovider
+	SLMGEN_REQUIRE_ALL=1 $(PY) -m pytest -q -p no:cacheprovider -ra --strict-markers
 
 # Render the notebook for DATASET and run it end to end on CPU with the real SmolLM2-135M (a few steps).
 DATASET ?= ../shared/data/llamafactory_pr5606_openai_training_data_blank_lines.jsonl

@@ -85,6 +85,10 @@ class Settings(BaseSettings):
     llm_timeout_seconds: float = 60.0  # per request attempt
     llm_max_retries: int = 3  # the SDK's retries of 408/409/429/5xx and timeouts, with backoff
 
+    # trust: whether a worker may download the tokenizer of a Hugging Face repo id a client names. Off on a
+    # server: a repo id is then counted with its tokenizer from the local Hugging Face cache (exact) or
+    # estimated (labelled), and nothing is fetched on a client's say-so. The CLI allows it on your machine.
+    allow_tokenizer_download: bool = False
     # --- training in the product (issue 13): runs on the task engine, the model registry, Colab report-back ---
     # CPU threads a training run uses (0: torch's own choice, every core). On a machine that also serves the
     # web app and analyses, fewer threads than cores avoid the threads spinning against each other.

@@ -13,6 +13,10 @@ import { forgetLists } from "./js/records.js";
 import { initRecommend, recommend, setChoice, startRecommend } from "./js/recommend.js";
 import { datasetUrl, isNewAddress, parseRoute, setAddress } from "./js/router.js";
 import { followAnalysis, initUpload, resetProgress, stopFollowing } from "./js/upload.js";
+import { initGenerateData, showGenerateData } from "./js/generate_data.js";
+// datasets out (issue 12): fix, download and push panels on the dashboard; import beside the upload
+import { initDatasetsOut, renderDatasetsOut } from "./js/datasets_out.js";
+import { initHubImport } from "./js/hub_import.js";
 
 const NAMES_KEY = "slmgen.names"; // session id -> file name, for the heading after a reload
 const current = { sessionId: null, ready: false, applied: "", recs: [], choice: null };
@@ -77,6 +81,7 @@ async function showAnalysis(sessionId, name, { fresh }) {
   forgetLists();
   show($("dashboard"), true);
   await renderDashboard(sessionId, analysis, distribution, showError);
+  renderDatasetsOut(sessionId, analysis.report ?? analysis, name);
   startRecommend(sessionId);
   show($("skip-to-model"), true);
   await startBrowse(sessionId, analysis.report ?? analysis);
@@ -153,6 +158,14 @@ function recordStep(params) {
   current.applied = JSON.stringify(parseRoute(url).params);
 }
 
+// A version a task makes (a fixed one, a Hub import) opens at its own address, as a fresh upload does.
+async function openVersion(sessionId, name) {
+  clearError();
+  rememberName(sessionId, name);
+  setAddress(datasetUrl(sessionId));
+  await openDataset(sessionId, {}, { fresh: true, name });
+}
+
 function onRanked(choice) {
   current.choice = choice;
   recordStep(stepParams());
@@ -168,11 +181,15 @@ function route({ force = false } = {}) {
   const where = parseRoute();
   if (where.view === "none") return; // an in-page anchor, not a place
   const isHistory = where.view === "history";
-  show($("view-flow"), !isHistory);
+  const isGenerate = where.view === "generate"; // the "Generate data" page
+  show($("view-flow"), !isHistory && !isGenerate);
   show($("view-history"), isHistory);
-  $("nav-flow").toggleAttribute("aria-current", !isHistory);
+  show($("view-generate"), isGenerate);
+  $("nav-flow").toggleAttribute("aria-current", !isHistory && !isGenerate);
   $("nav-history").toggleAttribute("aria-current", isHistory);
-  if (isHistory) showHistory();
+  $("nav-generate").toggleAttribute("aria-current", isGenerate);
+  if (isGenerate) showGenerateData().catch(showError);
+  else if (isHistory) showHistory();
   else if (where.view === "dataset") openDataset(where.sessionId, where.params).catch(showError);
   else {
     stopFollowing();
@@ -241,6 +258,9 @@ async function start() {
   initRecommend({ onError: showError, onClear: clearError, onChoose, onRanked });
   initGenerate({ onError: showError, onClear: clearError, limits: config.training_limits });
   initHistory({ onError: showError });
+  initGenerateData({ onError: showError, onClear: clearError, remember: rememberName });
+  initDatasetsOut({ onError: showError, openVersion });
+  initHubImport({ openVersion });
   await loadModels();
   window.addEventListener("hashchange", () => route());
   window.addEventListener("popstate", () => route());

@@ -25,7 +25,8 @@ from backend.settings import Settings
 log = logging.getLogger("slmgen")
 
 # Router modules under backend.api.routes, each exposing `router`.
-ROUTER_MODULES = ("system", "datasets", "models", "recommend", "notebooks", "jobs", "tasks", "export", "hub",
+ROUTER_MODULES = ("system", "datasets", "models", "recommend", "notebooks", "jobs", "tasks", "export", "hub", "lists",
+                  "mapping", "generation",
                   # training (issue 13): runs and seed 000's /train, the registry (seed 002), seed 001's sessions
                   "training", "registry")
 

@@ -14,6 +14,8 @@ from rich.console import Console
 
 from backend.core.analysis import AnalysisOptions, Report, analyze_file
 from backend.core.errors import CoreError
+from backend.core.ingest import IngestOptions
+from backend.core.ingest.mapping import parse_map_arguments
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -23,7 +25,38 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--tokenizer", default="cl100k_base", help="tokenizer to count with (see the README)")
     p.add_argument("--json", action="store_true", help="print the API's JSON instead of a summary")
     p.add_argument("--workers", type=positive_int, default=2, help="worker processes (default 2)")
+    add_map_argument(p)
+    p.add_argument("--max-listed", type=max_listed, default=8, metavar="N|all",
+                   help="record numbers listed per issue and per duplicate kind (default 8; 'all' lists every "
+                        "one, from the analysis's complete lists)")
     p.set_defaults(handler=run_analyze)
+
+
+ALL = 10**12
+
+
+def add_map_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--map", action="append", default=[], metavar="FIELD=NAME|role:NAME=ROLE",
+                        help="read your own field or role names: prompt=question, completion=answer, "
+                             "messages=dialog, role=speaker, content=text, role:bot=assistant (repeatable)")
+
+
+def ingest_options(args: argparse.Namespace) -> IngestOptions:
+    fields, roles = parse_map_arguments(args.map)
+    return IngestOptions(column_mapping=fields, role_mapping=roles)
+
+
+def max_listed(text: str) -> int:
+    """An argparse type: a whole number of 0 or more, or 'all'."""
+    if text.strip().lower() == "all":
+        return ALL
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number of 0 or more, or 'all', not {text!r}")
+    return value
 
 
 def positive_int(text: str) -> int:
@@ -38,20 +71,17 @@ def positive_int(text: str) -> int:
 
 
 def analyze_with_progress(path: Path, options: AnalysisOptions, workers: int, show_progress: bool,
-                          store_dir: Path | None = None) -> Report:
-    """Analyse `path` in worker processes; a progress bar on stderr when it is a terminal. The analysis store
-    goes to `store_dir` when given (the caller reads it afterwards), else to a temporary directory."""
+                          store: Path) -> Report:
+    """Analyse `path` in worker processes into `store`; a progress bar on stderr when it is a terminal."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    with tempfile.TemporaryDirectory(prefix="slmgen-") as tmp, ProcessPoolExecutor(
-            workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        store = str(store_dir) if store_dir is not None else tmp
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         if not show_progress:
-            return analyze_file(path, options, Path(store), executor=pool)
+            return analyze_file(path, options, store, executor=pool)
         with Progress(TextColumn("analysing {task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                       TimeElapsedColumn(), transient=True, console=_stderr_console()) as bar:
             task = bar.add_task(path.name, total=1.0)
-            return analyze_file(path, options, Path(store), executor=pool,
+            return analyze_file(path, options, store, executor=pool,
                                 on_progress=lambda f: bar.update(task, completed=f))
 
 
@@ -65,18 +95,22 @@ def run_analyze(args: argparse.Namespace) -> int:
     if not args.file.is_file():
         print(f"error: {args.file} is not a file", file=sys.stderr)
         return 2
-    try:
-        options = AnalysisOptions(max_seq_length=args.max_seq_length, tokenizer=args.tokenizer)
-        report = analyze_with_progress(args.file, options, args.workers, sys.stderr.isatty())
-    except CoreError as exc:
+    with tempfile.TemporaryDirectory(prefix="slmgen-") as folder:
+        store = Path(folder)
+        try:
+            options = AnalysisOptions(max_seq_length=args.max_seq_length, tokenizer=args.tokenizer,
+                                      max_examples_listed=args.max_listed, allow_tokenizer_download=True,
+                                      ingest=ingest_options(args))
+            report = analyze_with_progress(args.file, options, args.workers, sys.stderr.isatty(), store)
+        except CoreError as exc:
+            if args.json:
+                print(json.dumps(exc.to_dict(), indent=2))
+            print(f"error: {exc.detail}", file=sys.stderr)
+            return 1
         if args.json:
-            print(json.dumps(exc.to_dict(), indent=2))
-        print(f"error: {exc.detail}", file=sys.stderr)
-        return 1
-    if args.json:
-        print(json.dumps(analysis_payload(None, report), indent=2, ensure_ascii=False))
-    else:
-        from backend.cli.render import print_report_summary
+            print(json.dumps(analysis_payload(None, report), indent=2, ensure_ascii=False))
+        else:
+            from backend.cli.render import print_report_summary
 
-        print_report_summary(report, args.file.name)
+            print_report_summary(report, args.file.name, store=store, max_listed=args.max_listed)
     return 0

@@ -52,14 +52,14 @@ def analysed_and_fixed(args: argparse.Namespace, work: Path) -> tuple[Path, Repo
     options = AnalysisOptions(max_seq_length=args.max_seq_length, tokenizer=args.tokenizer)
     show = sys.stderr.isatty()
     store = work / "store"
-    report = analyze_with_progress(args.file, options, args.workers, show, store_dir=store)
+    report = analyze_with_progress(args.file, options, args.workers, show, store)
     if not args.fix:
         return store, report, None
     fixed = work / "fixed.jsonl"
     result = apply_fixes(store, report, [FixAction(a) for a in args.fix], fixed)
     print(describe_plan(result.plan), file=sys.stderr)
     fixed_store = work / "fixed-store"
-    return fixed_store, analyze_with_progress(fixed, options, args.workers, show, store_dir=fixed_store), result
+    return fixed_store, analyze_with_progress(fixed, options, args.workers, show, fixed_store), result
 
 
 def run_export(args: argparse.Namespace) -> int:
@@ -75,7 +75,7 @@ def run_export(args: argparse.Namespace) -> int:
                     return 2
                 options = AnalysisOptions(max_seq_length=args.max_seq_length, tokenizer=args.tokenizer)
                 store = Path(tmp) / "store"
-                report = analyze_with_progress(args.file, options, args.workers, sys.stderr.isatty(), store_dir=store)
+                report = analyze_with_progress(args.file, options, args.workers, sys.stderr.isatty(), store)
                 print(describe_plan(plan_fixes(store, report, [FixAction(a) for a in args.fix])))
                 return 0
             store, _, _ = analysed_and_fixed(args, Path(tmp))

@@ -96,8 +96,8 @@ def run_push(args: argparse.Namespace) -> int:
         fixes = [{"action": o.action.value, "description": o.description, "removed": o.removed,
                   "changed": o.changed} for o in fixed.plan.outcomes] if fixed else []
         origin = Origin(kind="upload", filename=args.file.name, fixes=fixes)
-        request = PushPayload(dataset_id="local-file", repo=args.repo, split=args.split, private=not args.public,
-                              seed=args.seed, stratify=args.stratify, license=args.license,
+        request = PushPayload(dataset_id="local-file", store=str(store), repo=args.repo, split=args.split,
+                              private=not args.public, seed=args.seed, stratify=args.stratify, license=args.license,
                               task_category=args.task_category, card=card_facts(report, origin))
         return push_store(context(work), request, store, token=token, endpoint=Settings().hf_endpoint)
 
@@ -108,7 +108,7 @@ def run_append(args: argparse.Namespace) -> int:
     def append(work: Path) -> dict[str, Any]:
         token = require_token()
         store, _, _ = analysed_and_fixed(args, work)
-        request = AppendPayload(dataset_id="local-file", repo=args.repo, split=args.split,
+        request = AppendPayload(dataset_id="local-file", store=str(store), repo=args.repo, split=args.split,
                                 note=f"from {args.file.name}")
         return append_store(context(work), request, store, token=token, endpoint=Settings().hf_endpoint)
 

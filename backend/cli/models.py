@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -112,8 +113,9 @@ def run_recommend(args: argparse.Namespace) -> int:
             max_params_b=args.max_params,
             training_gpu_gb=args.gpu_gb,
         )
-        options = AnalysisOptions(tokenizer=args.tokenizer)
-        report = analyze_with_progress(args.file, options, args.workers, sys.stderr.isatty())
+        options = AnalysisOptions(tokenizer=args.tokenizer, allow_tokenizer_download=True)
+        with tempfile.TemporaryDirectory(prefix="slmgen-") as store:
+            report = analyze_with_progress(args.file, options, args.workers, sys.stderr.isatty(), Path(store))
         result = recommend_models(report.profile(), request, load_catalog())
     except CoreError as exc:
         if args.json:

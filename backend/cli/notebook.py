@@ -8,8 +8,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from backend.cli.analyze import add_map_argument, ingest_options
+from backend.core.analysis.preference import check_sft_examples
 from backend.core.catalog import load_catalog
 from backend.core.errors import CoreError
+from backend.core.ingest import IngestOptions
 from backend.core.notebook import DataSource, TrainingConfig, notebook_bytes, plan_notebook, render_notebook
 
 CONFIG_OPTIONS: tuple[tuple[str, type, str], ...] = (
@@ -38,16 +41,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     source.add_argument(
         "--hub-dataset", default=None, help="load the data from this Hub dataset (owner/name)"
     )
+    add_map_argument(parser)
     parser.add_argument("-o", "--output", type=Path, required=True, help="where to write the .ipynb")
     parser.set_defaults(handler=run_notebook)
 
 
-def read_examples(path: Path) -> Iterator[dict[str, Any]]:
+def read_examples(path: Path, options: IngestOptions | None = None) -> Iterator[dict[str, Any]]:
     """Canonical conversations of a file, read by the same ingest the upload uses."""
     from backend.core.ingest.reader import iter_records
     from backend.core.ingest.sniff import sniff_file
 
-    for record in iter_records(path, sniff_file(path)):
+    options = options or IngestOptions()
+    for record in iter_records(path, sniff_file(path, options), options=options):
         if record.conversation is not None:
             yield record.conversation.to_json()
 
@@ -75,7 +80,7 @@ def run_notebook(args: argparse.Namespace) -> int:
         reasons = [f"Task: {args.task}"] if args.task else []
         plan = plan_notebook(
             entry,
-            read_examples(args.file),
+            check_sft_examples(read_examples(args.file, ingest_options(args))),  # preference data: refused
             None,
             config,
             source,

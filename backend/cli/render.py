@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.console import Console
 from rich.table import Table
 
-from backend.core.analysis import Report
-from backend.core.analysis.report import Distribution
+from backend.core.analysis import Report, read_duplicate_groups, read_issue_records
+from backend.core.analysis.lists import MAX_PAGE_SIZE
+from backend.core.analysis.report import Distribution, RecordRef
 
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
@@ -15,16 +18,45 @@ def _dist_row(name: str, d: Distribution) -> list[str]:
     return [name, f"{d.min:,.0f}", f"{d.median:,.0f}", f"{d.mean:,.1f}", f"{d.p95:,.0f}", f"{d.max:,.0f}"]
 
 
-def _refs(refs: list[object], limit: int = 8) -> str:
-    parts = []
-    for ref in refs[:limit]:
-        index = getattr(ref, "index", ref)
-        line = getattr(ref, "line", None)
-        parts.append(f"#{index}" + (f" (line {line})" if line else ""))
-    return ", ".join(parts) + (" …" if len(refs) > limit else "")
+def _refs(refs: list[RecordRef], total: int) -> str:
+    parts = [f"#{ref.index}" + (f" (line {ref.line})" if ref.line else "") for ref in refs]
+    more = total - len(refs)
+    return ", ".join(parts) + (f" … and {more:,} more" if more > 0 and parts else "")
 
 
-def print_report_summary(report: Report, filename: str, console: Console | None = None) -> None:
+def _issue_refs(report: Report, code: str, store: Path | None, limit: int) -> list[RecordRef]:
+    """The first `limit` records of an issue: from the store's complete list when there is one."""
+    issue = report.issue(code)
+    if issue is None or limit == 0 or not issue.examples:
+        return []
+    if store is None:
+        return list(issue.examples[:limit])
+    refs: list[RecordRef] = []
+    page = 1
+    while len(refs) < min(limit, issue.count):
+        refs.extend(read_issue_records(store, code, page, MAX_PAGE_SIZE).records)
+        page += 1
+    return refs[:limit]
+
+
+def _print_groups(out: Console, report: Report, store: Path | None, limit: int) -> None:
+    """Up to `limit` groups of each duplicate kind, each with up to `limit` members (from the store)."""
+    if store is None or limit == 0:
+        return
+    for kind in ("exact", "near", "prompt"):
+        page_size = min(max(limit, 1), MAX_PAGE_SIZE)
+        page = read_duplicate_groups(store, kind, 1, page_size)
+        for group in page.groups[:limit]:
+            similarity = f", similarity ≥ {group.similarity:.2f}" if group.similarity is not None else ""
+            out.print(f"  {kind} group {group.group} ({group.size} records{similarity}): "
+                      f"{_refs(group.members[:limit], group.size)}")
+        if page.total_groups > limit:
+            out.print(f"  … and {page.total_groups - limit:,} more {kind} groups (--max-listed to see more)")
+
+
+def print_report_summary(report: Report, filename: str, console: Console | None = None, *,
+                         store: Path | None = None, max_listed: int = 8) -> None:
+    """The summary; with the analysis `store`, record lists come from its complete lists (`max_listed` each)."""
     out = console or Console()
     tok = report.tokenizer
     exactness = "exact" if tok.exact else f"ESTIMATED ({tok.note})"
@@ -54,17 +86,27 @@ def print_report_summary(report: Report, filename: str, console: Console | None 
               f"({trunc.tokens_cut:,} tokens cut, {trunc.examples_losing_all_assistant_tokens:,} lose every "
               "trained token)")
     dup = report.duplicates
-    out.print(f"duplicates: {dup.exact.count:,} exact, {dup.near.count:,} near (Jaccard ≥ {dup.near.threshold:.2f}),"
-              f" {dup.prompt.count:,} same prompt with another answer")
+    out.print(f"duplicates: {dup.exact.count:,} exact, {dup.near.count:,} near (each has a group-mate with true "
+              f"Jaccard ≥ {dup.near.threshold:.2f}), {dup.prompt.count:,} same prompt with another answer")
+    _print_groups(out, report, store, max_listed)
+    if report.read_stopped is not None:
+        out.print(f"[bold red]read only partly[/bold red]: {report.read_stopped.message} "
+                  f"({report.records_total:,} records is a lower bound)")
+    if report.preference is not None:
+        pref = report.preference
+        out.print(f"preference data: {pref.examples:,} examples, {pref.kind} ({pref.source_format})"
+                  + (f", labels {pref.labels}" if pref.labels else ""))
     if report.issues:
         out.print("[bold]issues[/bold]")
         for issue in report.issues:
             style = SEVERITY_STYLE.get(issue.severity, "")
-            out.print(f"  [{style}]{issue.severity:<7}[/{style}] {issue.title}  {_refs(list(issue.examples))}")
+            refs = _refs(_issue_refs(report, issue.code, store, max_listed), issue.count)
+            out.print(f"  [{style}]{issue.severity:<7}[/{style}] {issue.title}  {refs}")
             if issue.advice:
                 out.print(f"           → {issue.advice}")
-    for unusable in report.unusable[:10]:
+    shown = report.unusable[: min(max_listed, 10)]
+    for unusable in shown:
         where = f"line {unusable.line}" if unusable.line else f"record #{unusable.index}"
         out.print(f"  [red]unusable[/red] {where}: {unusable.message}")
-    if report.records_unusable > 10:
-        out.print(f"  … and {report.records_unusable - 10:,} more unusable records (see --json)")
+    if report.records_unusable > len(shown):
+        out.print(f"  … and {report.records_unusable - len(shown):,} more unusable records (see --json)")

@@ -26,11 +26,12 @@ from backend.core.errors import (
     UnsupportedEncodingError,
 )
 from backend.core.ingest import IngestOptions
+from backend.core.ingest.mapping import check_mapping
 from backend.core.tokens import check_tokenizer_name
 from backend.db import repository as repo
 from backend.db import tasks as task_repo
 from backend.db.models import ACTIVE_TASK_STATES, Dataset, Task
-from backend.services import storage
+from backend.services import storage, versions
 from backend.services.analysis_task import analysis_job
 from backend.services.multipart import ReceivedFile, receive_file_part
 from backend.services.state import AppState
@@ -73,11 +74,15 @@ class UploadResult:
 
 
 def options_to_json(options: AnalysisOptions) -> dict[str, Any]:
-    return {"max_seq_length": options.max_seq_length, "tokenizer": options.tokenizer}
+    return {"max_seq_length": options.max_seq_length, "tokenizer": options.tokenizer,
+            # trust: the user's field and role mapping, kept for re-analysis and resume
+            "field_mapping": options.ingest.column_mapping, "role_mapping": options.ingest.role_mapping}
 
 
 def analysis_options(state: AppState, max_seq_length: int | None = None,
-                     tokenizer: str | None = None, stored: dict[str, Any] | None = None) -> AnalysisOptions:
+                     tokenizer: str | None = None, stored: dict[str, Any] | None = None,
+                     field_mapping: dict[str, str] | None = None,
+                     role_mapping: dict[str, str] | None = None) -> AnalysisOptions:
     stored = stored or {}
     chosen_tokenizer = tokenizer or stored.get("tokenizer") or state.settings.default_tokenizer
     chosen_length = max_seq_length or stored.get("max_seq_length") or state.settings.default_max_seq_length
@@ -85,8 +90,12 @@ def analysis_options(state: AppState, max_seq_length: int | None = None,
         raise InvalidInputError("max_seq_length must be between 16 and 1,048,576 tokens.", field="max_seq_length")
     # An unknown tokenizer is the caller's mistake: refuse it now. Loading it is the workers' job, not the server's.
     check_tokenizer_name(str(chosen_tokenizer))
-    ingest = IngestOptions(max_line_bytes=state.settings.max_line_bytes, max_records=state.settings.max_records)
-    return AnalysisOptions(max_seq_length=int(chosen_length), tokenizer=str(chosen_tokenizer), ingest=ingest)
+    fields, roles = check_mapping(field_mapping or stored.get("field_mapping"),  # trust: user mapping
+                                  role_mapping or stored.get("role_mapping"))
+    ingest = IngestOptions(max_line_bytes=state.settings.max_line_bytes, max_records=state.settings.max_records,
+                           column_mapping=fields, role_mapping=roles)
+    return AnalysisOptions(max_seq_length=int(chosen_length), tokenizer=str(chosen_tokenizer), ingest=ingest,
+                           allow_tokenizer_download=state.settings.allow_tokenizer_download)
 
 
 def client_key(user: User | None, peer: str | None) -> str:
@@ -200,10 +209,13 @@ def _unknown_session(session_id: str) -> NotFoundError:
 
 
 async def reanalyze(state: AppState, session_id: str, user: User | None, client: str,
-                    max_seq_length: int | None = None, tokenizer: str | None = None) -> Task:
+                    max_seq_length: int | None = None, tokenizer: str | None = None,
+                    field_mapping: dict[str, str] | None = None,
+                    role_mapping: dict[str, str] | None = None) -> Task:
     """Run the analysis again; options not given keep the ones of the last run."""
     dataset = await get_dataset_for(state, session_id, user)
-    options = analysis_options(state, max_seq_length, tokenizer, stored=dataset.options)
+    options = analysis_options(state, max_seq_length, tokenizer, stored=dataset.options,
+                               field_mapping=field_mapping, role_mapping=role_mapping)
     if await is_analysing(state, dataset):
         raise ConflictError("This dataset is being analysed right now; poll GET /analyze/{session_id}.",
                             code="analysis_running")
@@ -214,7 +226,7 @@ async def reanalyze(state: AppState, session_id: str, user: User | None, client:
 class AnalysisStatus:
     """Either still running (report is None) or finished with its report."""
 
-    status: str  # queued | analyzing | cancelling | ready
+    status: str  # queued | analyzing | cancelling | ready; fixing | importing while a task makes the version
     progress: float
     report: Report | None = None
     task: Task | None = None
@@ -226,7 +238,19 @@ RUNNING_STATUS = {"QUEUED": "queued", "RUNNING": "analyzing", "CANCELLING": "can
 
 async def analysis_status(state: AppState, session_id: str, user: User | None, client: str) -> AnalysisStatus:
     """Where the dataset's current analysis stands; a failed or cancelled one raises what happened."""
-    dataset = await get_dataset_for(state, session_id, user)
+    try:
+        dataset = await get_dataset_for(state, session_id, user)
+    except NotFoundError:
+        # datasets out: a version a task is still making (a fix, a Hub import) has no row yet
+        making = await versions.making_task(state, session_id, user)
+        if making is None:
+            raise
+        if making.state in RUNNING_STATUS:
+            fraction = making.progress_done / making.progress_total if making.progress_total else 0.0
+            return AnalysisStatus(versions.MAKING_STATUS[making.kind], min(fraction, 0.99), task=making)
+        if making.state != "DONE":
+            raise versions.making_failure(making) from None
+        dataset = await get_dataset_for(state, session_id, user)  # made: its row and analysis exist now
     task = await current_analysis(state, dataset)
     if task is None:
         if dataset.report is not None:
@@ -238,8 +262,10 @@ async def analysis_status(state: AppState, session_id: str, user: User | None, c
         return AnalysisStatus(RUNNING_STATUS[task.state], min(fraction, 0.99), task=task,
                               partial=await engine.partial_figures(state, task))
     if task.state == "DONE":
-        if dataset.report is None:  # read just before the worker's commit: the row has the report now
-            dataset = await get_dataset_for(state, session_id, user)
+        # The dataset row was read before the task: if the worker committed in between, that row holds no
+        # report or the previous analysis's one. The task and the report are committed together, so a row
+        # read after a DONE task holds this task's report.
+        dataset = await get_dataset_for(state, session_id, user)
         return AnalysisStatus("ready", 1.0, report_of(dataset), task=task)
     raise failure_error(task)
 
@@ -263,6 +289,12 @@ async def finished_report(state: AppState, dataset: Dataset) -> Report:
         if task is not None and task.state in ("ERROR", "CANCELLED"):
             raise failure_error(task)
     return report_of(dataset)
+
+
+async def analysed(state: AppState, session_id: str, user: User | None) -> tuple[Report, Path]:
+    """The finished report and the store it was made with (access-checked; a store exists only once analysed)."""
+    dataset = await get_dataset_for(state, session_id, user)
+    return await finished_report(state, dataset), store_dir(state, dataset)
 
 
 def store_dir(state: AppState, dataset: Dataset) -> Path:

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from backend.auth import User
+from backend.core.analysis.preference import check_sft_data, check_sft_examples
 from backend.core.analysis.store import iter_canonical, record_numbers
 from backend.core.catalog import ModelEntry, load_catalog
 from backend.core.conversation import DatasetProfile
@@ -73,8 +74,8 @@ def render_to_file(entry: ModelEntry, store: Path, profile: DatasetProfile, conf
     canonical_bytes = sum(p.stat().st_size for p in store.glob("chunk-*.jsonl"))
     embeddable = source.kind == "embedded" and canonical_bytes <= EMBED_LIMIT_BYTES
     groups = find_related(store).components().tolist() if embeddable else None
-    plan = plan_notebook(entry, iter_canonical(store), profile, config, source, dataset_name=dataset_name,
-                         record_numbers=record_numbers(store), example_groups=groups)
+    plan = plan_notebook(entry, check_sft_examples(iter_canonical(store)), profile, config, source,
+                         dataset_name=dataset_name, record_numbers=record_numbers(store), example_groups=groups)
     data = notebook_bytes(render_notebook(plan))
     stored_name = f"{notebook_id}__{plan.notebook_filename}"
     target_dir.mkdir(parents=True, exist_ok=True)
@@ -99,6 +100,7 @@ async def generate_notebook(state: AppState, user: User | None, client: str, ses
     state.generate_limiter.hit(client)
     dataset = await get_dataset_for(state, session_id, user)
     report = await finished_report(state, dataset)
+    check_sft_data(report.preference)  # preference data is never trained as SFT by accident
     entry = load_catalog().get(model_id)
     notebook_id = secrets.token_urlsafe(16)
     rendered = await asyncio.to_thread(

@@ -13,7 +13,7 @@ from typing import Any
 
 from backend.auth import User
 from backend.core.analysis import Report
-from backend.core.analysis.store import INDEX_FILE
+from backend.core.analysis.store import INDEX_FILE, StoredExample
 from backend.core.browse import (
     ExampleQuery,
     Selection,
@@ -26,7 +26,7 @@ from backend.core.browse import (
 )
 from backend.core.browse.select import Positions
 from backend.core.errors import NotFoundError
-from backend.services.datasets import finished_report, get_dataset_for, store_dir
+from backend.services.datasets import analysed
 from backend.services.state import AppState
 
 SCAN_CACHE_ENTRIES = 16
@@ -72,7 +72,9 @@ def _example_json(example: Any, position: int) -> dict[str, Any]:
     return {"index": example.index, "line": example.line, "position": position, "messages": example.messages,
             "tools": example.tools, "token_count": example.token_count,
             "assistant_tokens": example.assistant_tokens,
-            "language": example_language({"messages": example.messages})}
+            "language": example_language({"messages": example.messages, "chosen": example.chosen,
+                                          "completion": example.completion}),
+            **_preference_parts(example)}
 
 
 def _page_of(selection: Selection, store: Path, at_record: int | None, report: Report,
@@ -113,10 +115,11 @@ def _browse(store: Path, query: ExampleQuery, at_record: int | None, report: Rep
             "missing_records": list(selection.missing_records)}
 
 
-async def analysed(state: AppState, session_id: str, user: User | None) -> tuple[Report, Path]:
-    """The finished report and the store it was made with (access-checked; a store exists only once analysed)."""
-    dataset = await get_dataset_for(state, session_id, user)
-    return await finished_report(state, dataset), store_dir(state, dataset)
+def _preference_parts(example: StoredExample) -> dict[str, Any]:
+    """The answers of a preference example (its messages are the prompt); nothing for chat data."""
+    parts = {"chosen": example.chosen, "rejected": example.rejected, "completion": example.completion,
+             "label": example.label}
+    return {key: value for key, value in parts.items() if value is not None}
 
 
 async def preview_page(state: AppState, session_id: str, user: User | None, page: int, page_size: int,

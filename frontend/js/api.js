@@ -37,13 +37,39 @@ function errorFrom(status, data, usedToken) {
   const body = data && typeof data === "object" ? data : {};
   const detail = typeof body.detail === "string" ? body.detail : `The server answered ${status}.`;
   const error = new ApiError({ status, code: body.error ?? "", detail, fields: body.fields, data: body });
-  if (status === 401 && usedToken) hooks.onUnauthorized(error);
+  // A provider's key or a Hub token refused is not the person's session: they stay signed in.
+  if (status === 401 && usedToken && !NOT_ABOUT_SIGN_IN.has(error.code) && !isHubError(error)) {
+    hooks.onUnauthorized(error);
+  }
   return error;
 }
 
-export async function requestJson(method, path, { body, query } = {}) {
+// --- generation (issue 11): 401s about a provider's or the Hub's key, not the sign-in; text answers; advice ---
+const NOT_ABOUT_SIGN_IN = new Set(["provider_key_missing", "provider_key_invalid", "provider_key_rejected",
+  "hub_token_missing", "hub_token_invalid"]);
+
+export async function getText(path, query) {
   const url = query ? `${path}?${new URLSearchParams(query)}` : path;
-  const headers = { Accept: "application/json", ...authHeaders() };
+  const headers = authHeaders();
+  let response;
+  try {
+    response = await fetch(url, { headers });
+  } catch (cause) {
+    throw new ApiError({ kind: "network", detail: String(cause?.message ?? cause) });
+  }
+  const text = await response.text();
+  if (!response.ok) throw errorFrom(response.status, parseBody(text), Boolean(headers.Authorization));
+  return text;
+}
+
+export function addAdvice(codes) {
+  Object.assign(ADVICE_BY_CODE, codes);
+}
+// --- end generation ---
+
+export async function requestJson(method, path, { body, query, headers: extra = {} } = {}) {
+  const url = query ? `${path}?${new URLSearchParams(query)}` : path;
+  const headers = { Accept: "application/json", ...authHeaders(), ...extra };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   let response;
   try {
@@ -57,7 +83,7 @@ export async function requestJson(method, path, { body, query } = {}) {
 }
 
 export const getJson = (path, query) => requestJson("GET", path, { query });
-export const postJson = (path, body) => requestJson("POST", path, { body });
+export const postJson = (path, body, headers) => requestJson("POST", path, { body, headers });
 
 // XMLHttpRequest rather than fetch: fetch cannot report upload progress.
 export function uploadFile(file, onProgress) {
@@ -133,7 +159,7 @@ export function describeError(error) {
     };
   }
   const advice = error.data?.advice || ADVICE_BY_CODE[error.code];
-  if (error.status === 401) {
+  if (error.status === 401 && !isHubError(error)) {
     return { message: `Your session has expired or is not valid: ${error.detail}`, next: "Sign in again to continue." };
   }
   if (advice) return { message: error.detail, next: advice };
@@ -144,4 +170,50 @@ export function describeError(error) {
   }
   if (error.fields.length) return { message: error.detail, next: "Correct the marked fields, then try again." };
   return { message: error.detail, next: "Try again; if it keeps failing, reload the page." };
+}
+
+// --- datasets out (issue 12): Hub errors are about the Hub token or repo, not the sign-in; advice per code ---
+function isHubError(error) {
+  return String(error.code ?? "").startsWith("hub_");
+}
+
+Object.assign(ADVICE_BY_CODE, {
+  hub_token_missing: "Paste a Hugging Face access token with write access (huggingface.co → Settings → Access Tokens).",
+  hub_token_invalid: "Create a new access token in your Hugging Face settings and paste it again.",
+  hub_token_required: "Check the repo id; if the dataset is private or gated, paste a token of an account that can read it.",
+  hub_forbidden: "Use a token with write access to the repo's owner (your user or an organization you write to).",
+  hub_gated: "Accept the dataset's conditions on its Hub page with your account, then use that account's token.",
+  hub_repo_not_found: "Check the repo id (owner/name) and that the token's account can see it.",
+  hub_revision_not_found: "Check the branch, tag or commit, or leave the revision empty for the main branch.",
+  hub_repo_is_public: "Untick “Private”, or make the repo private on the Hub first.",
+  hub_repo_other_type: "Choose another repo name: this one is a model or a Space.",
+  hub_repo_changed: "Someone changed the repo meanwhile: run it again.",
+  hub_repo_not_appendable: "Push to this repo first (with splits), then add rows to it.",
+  hub_schema_mismatch: "Push these examples to a new repo instead: the existing one cannot hold all of their fields.",
+  hub_quota_exceeded: "Free space on your Hub account, or push a smaller dataset.",
+  hub_rate_limited: "Wait a minute, then try again.",
+  hub_unreachable: "Try again in a few minutes: the Hub could not be reached.",
+  hub_unavailable: "Try again in a few minutes: the Hub failed while answering.",
+  hub_dataset_unreadable: "Check the split and config names (the message lists the ones the repo has).",
+  hub_dataset_too_large: "Import one split or config of it, or a smaller dataset.",
+  hub_import_cancelled: "Import it again.",
+  fix_cancelled: "Make the fixed version again.",
+  format_cannot_carry: "Choose canonical or OpenAI messages: they carry every example.",
+  unusable_records_need_dropping: "Tick “records that could not be read” too, or fix those records in the file.",
+  nothing_to_push: "Fix the listed issues so that some examples are usable, then push again.",
+});
+
+// A file from the API (an export) with the sign-in header: its bytes and the name the server gives it.
+export async function fetchFile(path, query) {
+  const url = query ? `${path}?${new URLSearchParams(query)}` : path;
+  const headers = authHeaders();
+  let response;
+  try {
+    response = await fetch(url, { headers });
+  } catch (cause) {
+    throw new ApiError({ kind: "network", detail: String(cause?.message ?? cause) });
+  }
+  if (!response.ok) throw errorFrom(response.status, parseBody(await response.text()), Boolean(headers.Authorization));
+  const named = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") ?? "");
+  return { blob: await response.blob(), filename: named ? named[1] : "dataset.jsonl" };
 }

@@ -81,7 +81,9 @@ export async function duplicateGroups(sessionId, report, kind, page, pageSize = 
     try {
       const { data } = await getJson(`/preview/${encodeURIComponent(sessionId)}/duplicates/${encodeURIComponent(kind)}`, { page, page_size: pageSize });
       return {
-        groups: asArray(data?.groups), totalGroups: Number(data?.total_groups ?? 0),
+        // the server numbers groups from 0; the page counts them from 1, as the report's lists are shown
+        groups: asArray(data?.groups).map((g) => ({ ...g, group: Number(g.group) + 1 })),
+        totalGroups: Number(data?.total_groups ?? 0),
         totalPages: Math.max(1, Number(data?.total_pages ?? 1)), page: Number(data?.page ?? page), note: "",
       };
     } catch (error) {

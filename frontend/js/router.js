@@ -1,4 +1,4 @@
-// Page addresses: #/ (a new upload), #/history, and #/dataset/<session id>?task=…&target=…&model=…&job=…
+// Page addresses: #/ (a new upload), #/history, #/generate (synthetic data), and #/dataset/<session id>?task=…&target=…&model=…&job=…
 // for one analysis and how far it went. Reloading or sharing the address opens the same place.
 
 export function datasetUrl(sessionId, params = {}) {
@@ -8,9 +8,10 @@ export function datasetUrl(sessionId, params = {}) {
   return `#/dataset/${encodeURIComponent(sessionId)}${tail ? `?${tail}` : ""}`;
 }
 
-// {view: "flow" | "history" | "dataset" | "none", sessionId?, params?}; "none" is an in-page anchor.
+// {view: "flow" | "history" | "generate" | "dataset" | "none", sessionId?, params?}; "none" is an in-page anchor.
 export function parseRoute(hash = location.hash) {
   if (hash.startsWith("#/history")) return { view: "history" };
+  if (hash.startsWith("#/generate")) return { view: "generate" }; // the "Generate data" page
   const match = /^#\/dataset\/([^?]+)(?:\?(.*))?$/.exec(hash);
   if (!match) return hash === "" || hash === "#" || hash.startsWith("#/") ? { view: "flow" } : { view: "none" };
   const params = Object.fromEntries(new URLSearchParams(match[2] ?? ""));

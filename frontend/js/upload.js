@@ -71,6 +71,9 @@ function describeProgress(name, data) {
   const step = steps.length ? steps[steps.length - 1] : "";
   const fraction = Number(data?.progress ?? 0);
   if (data?.status === "queued") return `${name}: waiting for a worker…${step ? ` ${step}` : ""}`;
+  // datasets out: a version a task is still making (GET /analyze answers for it before it has a row)
+  if (data?.status === "importing") return `Importing ${name} from the Hub…${step ? ` (${step})` : ""}`;
+  if (data?.status === "fixing") return `Making ${name}…${step ? ` (${step})` : ""}`;
   const done = fraction > 0 ? ` ${formatPercent(fraction)} done` : "";
   return `Analysing ${name}…${done}${step ? ` (${step})` : ""}`;
 }

@@ -19,7 +19,7 @@ from backend.db.models import HubToken
 from backend.services import fixes
 from backend.services.hub.tokens import resolve_hub_token
 from backend.settings import Settings
-from tests.api.conftest import upload_and_analyze
+from tests.api.conftest import upload_and_analyze, wait_for_analysis
 from tests.conftest import shared_file
 from tests.support.hub_standin import HubStandIn
 
@@ -65,14 +65,16 @@ async def test_a_fixed_version_is_written_beside_the_original(client: httpx.Asyn
     state = client._transport.app.state.slmgen  # type: ignore[attr-defined]
     actions = [FixAction.DROP_EXACT_DUPLICATES, FixAction.DROP_NEAR_DUPLICATES]
     plan = await fixes.plan_dataset_fixes(state, session_id, None, actions)
-    assert (plan.examples_before, plan.examples_after) == (1000, 48)
-    version = await fixes.create_fixed_version(state, session_id, None, actions)
-    assert version.dataset_id != session_id and version.lineage["parent_dataset_id"] == session_id
-    assert [f["removed"] for f in version.lineage["fixes"]] == [940, 12]
-    folder = settings.uploads_dir / version.dataset_id
-    assert len((folder / version.stored_name).read_bytes().splitlines()) == 48
+    assert (plan.examples_before, plan.examples_after) == (1000, 49)
+    started = await client.post(f"/datasets/{session_id}/fixes", json={"actions": [a.value for a in actions]})
+    assert started.status_code == 202, started.text
+    new_id = started.json()["session_id"]
+    assert new_id != session_id and (await wait_for_analysis(client, new_id)).status_code == 200
+    folder = settings.uploads_dir / new_id
+    assert len((folder / "upload.jsonl").read_bytes().splitlines()) == 49
     record = orjson.loads((folder / "fixes.json").read_bytes())
-    assert len(record["removed_records"]["drop_exact_duplicates"]) == 940
+    assert len(record["removed_records"]["drop_exact_duplicates"]) == 940  # every record number, not the first 20
+    assert len(record["source_records"]) == 49
     assert (settings.uploads_dir / session_id).is_dir()  # the original is untouched
 
 

@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, Route, expect
+from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import LiveServer, Steps, open_dataset
 from tests.conftest import shared_file
@@ -121,34 +121,20 @@ def later_copies(records: list[dict[str, Any]]) -> tuple[list[int], list[list[in
     return sorted(i for g in found for i in g[1:]), found
 
 
-def serve_complete_lists_stand_in(page: Page, issue_records: list[int], groups: dict[str, list[list[int]]],
-                                  ) -> list[str]:
-    """Answers the complete paged lists another branch adds to the server (issues/{code}, duplicates/{kind}),
-    in their documented shapes, from lists computed here; returns the URLs asked for."""
+LISTS = re.compile(r".*/preview/[^/]+/(issues|duplicates)/[a-z_]+\?.*")
+
+
+def list_requests(page: Page) -> list[str]:
+    """The URLs of the complete-list requests the page makes (answered by the real server)."""
     asked: list[str] = []
-
-    def answer(route: Route) -> None:
-        url = route.request.url
-        asked.append(url)
-        query = dict(re.findall(r"[?&](\w+)=(\d+)", url))
-        page_no, size = int(query.get("page", 1)), int(query.get("page_size", 20))
-        if "/issues/" in url:
-            chunk = issue_records[(page_no - 1) * size: page_no * size]
-            body: dict[str, Any] = {"code": "exact_duplicate", "count": len(issue_records), "page": page_no,
-                                    "page_size": size, "total_pages": math.ceil(len(issue_records) / size),
-                                    "records": [{"index": i, "line": i + 1} for i in chunk]}
-        else:
-            kind = url.split("/duplicates/")[1].split("?")[0]
-            chunk_groups = groups[kind][(page_no - 1) * size: page_no * size]
-            body = {"kind": kind, "total_groups": len(groups[kind]), "total_records": sum(map(len, groups[kind])),
-                    "page": page_no, "page_size": size, "total_pages": max(1, math.ceil(len(groups[kind]) / size)),
-                    "groups": [{"group": (page_no - 1) * size + n + 1, "size": len(g), "similarity": None,
-                                "members": [{"index": i, "line": i + 1} for i in g]}
-                               for n, g in enumerate(chunk_groups)]}
-        route.fulfill(json=body)
-
-    page.route(re.compile(r".*/preview/[^/]+/(issues|duplicates)/[a-z_]+\?.*"), answer)
+    page.on("request", lambda request: asked.append(request.url) if LISTS.match(request.url) else None)
     return asked
+
+
+def answer_as_an_older_server(page: Page) -> None:
+    """The list routes answered as by a server that has none (404 not_found), to show the page's fallback."""
+    page.route(LISTS, lambda route: route.fulfill(status=404, json={
+        "detail": "Not Found", "error": "not_found"}))
 
 
 def test_issue_and_duplicate_lists_are_complete_when_the_server_has_them(
@@ -160,8 +146,7 @@ def test_issue_and_duplicate_lists_are_complete_when_the_server_has_them(
     with live_server.api() as api:
         report = api.get(f"/analyze/{analysed[AXOLOTL]}").json()["report"]
     assert report["duplicates"]["near"]["groups_count"] == len(report["duplicates"]["near"]["groups"])  # all listed
-    others = {k: [[r["index"] for r in g] for g in report["duplicates"][k]["groups"]] for k in ("near", "prompt")}
-    asked = serve_complete_lists_stand_in(page, copies, {"exact": groups, **others})
+    asked = list_requests(page)
     open_dataset(page, live_server, analysed[AXOLOTL])
     exact = page.locator(".dup-kind[data-kind=exact]")
     expect(exact.locator("li.dup-group")).to_have_count(20)
@@ -182,6 +167,7 @@ def test_issue_and_duplicate_lists_are_complete_when_the_server_has_them(
 def test_without_complete_lists_the_page_says_it_shows_the_reports_first_records(
     page: Page, live_server: LiveServer, analysed: dict[str, str]
 ) -> None:
+    answer_as_an_older_server(page)
     open_dataset(page, live_server, analysed[AXOLOTL])
     with live_server.api() as api:
         report = api.get(f"/analyze/{analysed[AXOLOTL]}").json()["report"]

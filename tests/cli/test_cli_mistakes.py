@@ -32,3 +32,14 @@ def test_a_mistake_is_an_error_message_not_a_traceback(
     assert code != 0
     err = capsys.readouterr().err
     assert says in err and "Traceback" not in err
+
+
+def test_a_notebook_for_preference_data_is_refused_with_what_to_do(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Before, the KTO file became an SFT notebook that trained on its 150 answers labelled bad too.
+    out = tmp_path / "out.ipynb"
+    code = main(["notebook", str(shared_file("llamafactory_kto_en_demo.json")), "--model", "smollm2-135m-instruct",
+                 "-o", str(out)])
+    assert code == 2 and not out.exists()
+    err = capsys.readouterr().err
+    assert "preference data" in err and "KTO" in err and "Traceback" not in err

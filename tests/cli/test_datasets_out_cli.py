@@ -24,7 +24,7 @@ def test_export_with_fixes_and_refusals(tmp_path: Path, capsys: pytest.CaptureFi
                  "drop_near_duplicates", "--format", "sharegpt", "-o", str(out), "--workers", "1"])
     assert code == 0
     lines = out.read_bytes().splitlines()
-    assert len(lines) == 48 and all("conversations" in orjson.loads(line) for line in lines)
+    assert len(lines) == 49 and all("conversations" in orjson.loads(line) for line in lines)
     assert "1,000 -> 60 (940 removed)" in capsys.readouterr().err
 
     planned = tmp_path / "never.jsonl"
@@ -53,12 +53,12 @@ def test_push_append_and_import_from_the_command_line(tmp_path: Path, hub: HubSt
                  "drop_near_duplicates", "--workers", "1"]) == 0
     captured = capsys.readouterr()
     pushed = json.loads(captured.out)
-    assert pushed["repo_id"] == "alice/clean" and sum(pushed["splits"].values()) == 48
+    assert pushed["repo_id"] == "alice/clean" and sum(pushed["splits"].values()) == 49
     assert "alice-write" not in captured.out + captured.err
 
     assert main(["hub", "append", source, "--repo", "alice/clean", "--split", "train", "--workers", "1"]) == 0
     appended = json.loads(capsys.readouterr().out)
-    assert (appended["added"], appended["left_out_duplicates"]) == (12, 988)  # the near-duplicates were new
+    assert (appended["added"], appended["left_out_duplicates"]) == (11, 989)  # the near-duplicates were new
     back = read_back("alice/clean")
     assert sum(len(rows) for rows in back["splits"].values()) == 60
 

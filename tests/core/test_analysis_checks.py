@@ -94,10 +94,15 @@ CHECK_CASES: list[tuple[str, list[Any], int, list[int]]] = [
         "non_string_content",
         [
             GOOD,
+            # one text part is plain text (nothing to report); two are joined, and an image is left out
             chat(msg("user", [{"type": "text", "text": "Describe this."}]), msg("assistant", "It is a cat.")),
+            chat(
+                msg("user", [{"type": "text", "text": "Describe"}, {"type": "image_url", "image_url": {}}]),
+                msg("assistant", "It is a cat."),
+            ),
         ],
         1,
-        [1],
+        [2],
     ),
     (
         "tool_call_without_result",

@@ -136,13 +136,27 @@ def test_glaive_tool_calls(reports: dict[str, Any]) -> None:
     # README: human 746, gpt 746, function_call 211, observation 211; a function_call turn is an
     # assistant message whose call is a tool call (counted as JSON, not content)
     assert report.roles == {"user": 746, "assistant": 746 + 211, "tool": 211}
-    # README's 110,446 content tokens count the function_call texts as content; add them back to compare
+    # Per source role, independently of the analysis (README: human 21,204, gpt 78,018, function_call
+    # 5,650, observation 5,574 content tokens): users and tool results count their contents; the
+    # assistant is trained on its replies AND on the calls it emits, which are counted as the calls'
+    # JSON text (the canonical {"id", "type", "function": {name, arguments}}), under the assistant.
+    # Before, the calls counted under no role at all (assistant 78,018).
     records = json.loads(shared_file(GLAIVE).read_text(encoding="utf-8"))
     count = get_counter("cl100k_base").count
-    call_tokens = sum(
-        count(t["value"]) for r in records for t in r["conversations"] if t["from"] == "function_call"
-    )
-    assert sum(report.tokens_by_role.values()) + call_tokens == 110446
+    by_source: dict[str, int] = {}
+    for r in records:
+        for turn in r["conversations"]:
+            by_source[turn["from"]] = by_source.get(turn["from"], 0) + count(turn["value"])
+    assert by_source == {"human": 21204, "gpt": 78018, "function_call": 5650, "observation": 5574}
+    assert report.tokens_by_role["user"] == by_source["human"]
+    assert report.tokens_by_role["tool"] == by_source["observation"]
+    stored = read_examples(reports[GLAIVE + ":store"], 0, 300)
+    emitted = [json.dumps(m["tool_calls"], separators=(",", ":"), ensure_ascii=False)
+               for e in stored for m in e.messages if m.get("tool_calls")]
+    assert len(emitted) == 211
+    assert report.tokens_by_role["assistant"] == by_source["gpt"] + sum(map(count, emitted))
+    assert report.tokens_by_role["assistant"] > by_source["gpt"] + by_source["function_call"]
+    assert "tool calls" in report.tokenizer.counting_method
 
 
 def test_axolotl_duplicate_conversations(reports: dict[str, Any]) -> None:

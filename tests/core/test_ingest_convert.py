@@ -123,13 +123,9 @@ def test_each_format_converts_to_canonical_turns(
     assert conversation.format is expected_format
     assert turns(conversation) == expected_turns
     assert (conversation.index, conversation.line) == (3, 7)
-    assert codes == (["preference_data"] if expected_format is SourceFormat.PREFERENCE else [])
-
-
-def test_preference_issue_is_informational_and_says_rejected_is_ignored() -> None:
-    _, issues = to_conversation({"prompt": "Q", "chosen": "a", "rejected": "b"}, index=0, line=1)
-    assert [(i.code, i.severity) for i in issues] == [("preference_data", "info")]
-    assert "rejected" in issues[0].message and "ignored" in issues[0].message
+    assert codes == []
+    # preference data keeps its rejected answer (tests/core/test_preference.py has every layout)
+    assert (conversation.preference is not None) == (expected_format is SourceFormat.PREFERENCE)
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ import pytest
 from backend.core.conversation import SourceFormat
 from backend.core.errors import InvalidInputError, NotADatasetError, UnsupportedEncodingError
 from backend.core.ingest import IngestOptions, ParsedRecord, iter_records, plan_chunks, sniff_file
+from tests.conftest import shared_file
 
 RECORDS: list[dict[str, Any]] = [
     {
@@ -445,7 +446,8 @@ def test_legacy_and_utf16_encodings_in_other_containers(
     info = sniff_file(path)
     assert info.container == container
     records = list(iter_records(path, info))
-    assert all(r.conversation is not None for r in records) and len(records) in (2, 3)
+    # every record of the file, none lost: the CSV/TSV text holds 2 rows, the JSON array 3 records
+    assert all(r.conversation is not None for r in records) and len(records) == (3 if container == "json_array" else 2)
     assert any("€" in m.content for r in records if r.conversation for m in r.conversation.messages)
 
 
@@ -510,3 +512,50 @@ def test_gzipped_jsonl_whose_first_line_is_longer_than_the_sniffed_head(tmp_path
     info = sniff_file(path)
     assert (info.container, info.compression) == ("jsonl", "gzip")
     assert len([r for r in iter_records(path, info) if r.conversation is not None]) == 4
+
+
+def test_jsonl_whose_first_line_is_prose_is_read_as_jsonl_with_one_bad_line(tmp_path: Path) -> None:
+    # Before, the whole file was refused as "plain text (prose)".
+    path = tmp_path / "d.jsonl"
+    path.write_text("Exported from our labelling tool on 3 March.\n" + jsonl_text(), encoding="utf-8")
+    info = sniff_file(path)
+    assert info.container == "jsonl"
+    records = list(iter_records(path, info))
+    assert [(r.line, [i.code for i in r.issues]) for r in records] == [
+        (1, ["invalid_json"]), (2, []), (3, []), (4, [])
+    ]
+    assert turns(records) == TURNS
+
+
+def test_a_plain_text_corpus_is_still_plain_text() -> None:
+    with pytest.raises(NotADatasetError) as refused:
+        sniff_file(shared_file("llamafactory_wiki_demo.txt"))
+    assert refused.value.fields["kind"] == "plain_text"
+
+
+def test_gbk_encoded_chinese_is_detected_and_read(tmp_path: Path) -> None:
+    # Before: "not valid UTF-8 and no other text encoding explains it", though it decodes as GBK
+    # (GBK pairs form valid UTF-8 sequences now and then, which passed for UTF-8 damage).
+    chinese = [{"messages": [{"role": "user", "content": "今天北京的天气怎么样？"},
+                             {"role": "assistant", "content": "北京今天晴，气温二十五度，适合散步。"}]}] * 10
+    path = tmp_path / "d.jsonl"
+    path.write_bytes(jsonl_text(chinese).encode("gbk"))
+    info = sniff_file(path)
+    assert info.encoding in ("gbk", "gb18030") and info.encoding_note and "please save as UTF-8" in info.encoding_note
+    records = list(iter_records(path, info))
+    assert len(records) == 10 and records[0].conversation is not None
+    assert records[0].conversation.messages[1].content == "北京今天晴，气温二十五度，适合散步。"
+
+
+def test_text_no_encoding_fits_is_refused_with_the_likely_encoding_and_how_to_convert(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from backend.core.ingest import encoding as encoding_module
+
+    chinese = [{"messages": [{"role": "user", "content": "今天北京的天气怎么样？"},
+                             {"role": "assistant", "content": "北京今天晴。"}]}] * 10
+    head = jsonl_text(chinese).encode("gbk") + b'{"text": "\xff\xff"}\n'  # 0xff 0xff: not GBK either
+    monkeypatch.setattr(encoding_module, "choose_legacy_encoding", lambda data: "gb18030")
+    with pytest.raises(UnsupportedEncodingError) as refused:
+        encoding_module.detect_encoding(head, is_complete=True)
+    assert "looks like gb18030" in refused.value.detail and "iconv -f gb18030 -t UTF-8" in refused.value.detail

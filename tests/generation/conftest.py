@@ -24,7 +24,7 @@ def fake_server() -> Iterator[FakeLLM]:
 
 
 @pytest.fixture
-def fake(fake_server: FakeLLM) -> FakeLLM:
+def fake(fake_server: FakeLLM) -> Iterator[FakeLLM]:
     fake_server.script = deque()
     fake_server.default = "ok"
     fake_server.delay = 0.0
@@ -33,7 +33,12 @@ def fake(fake_server: FakeLLM) -> FakeLLM:
     fake_server.requests.clear()
     fake_server.counter = itertools.count()
     fake_server.max_in_flight = 0
-    return fake_server
+    fake_server.hold_after = None
+    fake_server.release.clear()
+    fake_server.answered = 0
+    yield fake_server
+    fake_server.hold_after = None  # a request still held by this test is let go
+    fake_server.release.set()
 
 
 def fake_settings(fake: FakeLLM, tmp_path: Path, **overrides: Any) -> Settings:

@@ -12,6 +12,8 @@ Each request to /v1/chat/completions takes the next behaviour from `script` (the
     quota       429 insufficient_quota (no retry can help)
 
 Every request's headers and body are kept in `requests` (to check what was sent, and what was not).
+`hold_after = n` makes every "ok" answer after the first n wait until `release` is set (a test that must see
+a job part-way through, without counting on timing).
 """
 
 from __future__ import annotations
@@ -48,6 +50,9 @@ class FakeLLM:
         self.max_in_flight = 0  # most "ok" answers held at once by `delay`
         self.delay = 0.0  # seconds every "ok" answer takes (to hold requests in flight)
         self.echo_first_shot = False  # examples mode: answer with a copy of the first example shown, too
+        self.hold_after: int | None = None
+        self.release = threading.Event()
+        self.answered = 0
         self.lock = threading.Lock()
         self.app = Starlette(routes=[Route("/v1/chat/completions", self.chat, methods=["POST"]),
                                      Route("/v1/models", self.models, methods=["GET"])])
@@ -115,6 +120,10 @@ class FakeLLM:
             return Response("{'id': not json at all", media_type="application/json")
         if behaviour == "slow":
             await asyncio.sleep(self.slow_seconds)
+        if self.hold_after is not None and behaviour == "ok":
+            self.answered += 1
+            while self.hold_after is not None and self.answered > self.hold_after and not self.release.is_set():
+                await asyncio.sleep(0.02)
         if self.delay:  # counted apart: a hanging request of an earlier test must not count here
             self.delayed_in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.delayed_in_flight)

@@ -47,8 +47,12 @@ def check_outcome(outcome: Report | CoreError) -> None:
     if outcome.records_unusable:
         issue = outcome.issue("unusable_record")
         assert issue is not None and issue.count == outcome.records_unusable
+    # a read that stopped early is said once, at file level, and leaves records_total a lower bound
+    assert outcome.records_total_is_lower_bound == (outcome.read_stopped is not None)
+    assert (outcome.issue("read_partly") is not None) == outcome.records_total_is_lower_bound
     assert outcome.format_valid == (outcome.records_unusable == 0 and outcome.total_examples > 0
-                                    and sum(outcome.openai.format_errors.values()) == 0)
+                                    and sum(outcome.openai.format_errors.values()) == 0
+                                    and outcome.read_stopped is None)
 
 
 @PROPERTY_SETTINGS
@@ -209,9 +213,12 @@ def test_200k_tiny_records_over_max_records_are_reported_not_dropped() -> None:
     outcome = analyze_bytes(TINY_RECORDS, AnalysisOptions(ingest=IngestOptions(max_records=1000)))
     assert isinstance(outcome, Report), outcome
     assert outcome.total_examples == 1000
-    assert [r.code for r in outcome.unusable] == ["too_many_records"]
-    assert outcome.unusable[0].line == 1001
-    assert "1,000" in outcome.unusable[0].message
+    # the limit is no record of the file: a file-level "read only partly", records_total a lower bound
+    assert outcome.unusable == [] and outcome.records_total == 1000
+    assert outcome.records_total_is_lower_bound
+    assert outcome.read_stopped is not None and outcome.read_stopped.code == "too_many_records"
+    assert outcome.read_stopped.line == 1001 and "1,000" in outcome.read_stopped.message
+    assert outcome.issue("read_partly") is not None
     assert not outcome.format_valid
 
 
@@ -221,4 +228,5 @@ def test_max_records_holds_for_the_whole_file_when_it_is_read_in_chunks() -> Non
     outcome = analyze_bytes(data, options)
     assert isinstance(outcome, Report), outcome
     assert outcome.total_examples == 1000
-    assert [r.code for r in outcome.unusable] == ["too_many_records"]
+    assert outcome.read_stopped is not None and outcome.read_stopped.code == "too_many_records"
+    assert outcome.records_total == 1000 and outcome.records_total_is_lower_bound

@@ -152,13 +152,17 @@ async def test_line_length_and_record_count_limits_are_in_the_report(tmp_path: P
     assert analysed.status_code == 200, analysed.text
     body = analysed.json()
     report = body["report"]
-    assert [(u["line"], u["code"]) for u in report["unusable"]] == [(3, "line_too_long"),
-                                                                    (51, "too_many_records")]
-    assert "2,000" in report["unusable"][0]["message"] and "50" in report["unusable"][1]["message"]
-    assert (report["records_total"], body["total_examples"], report["records_unusable"]) == (51, 49, 2)
+    assert [(u["line"], u["code"]) for u in report["unusable"]] == [(3, "line_too_long")]
+    assert "2,000" in report["unusable"][0]["message"]
+    # the record limit is where reading stopped, not a record: the file is reported as read only partly
+    assert report["read_stopped"]["line"] == 51 and report["read_stopped"]["code"] == "too_many_records"
+    assert "50" in report["read_stopped"]["message"] and report["records_total_is_lower_bound"] is True
+    assert (report["records_total"], body["total_examples"], report["records_unusable"]) == (50, 49, 1)
     assert body["format_valid"] is False
     unusable_issue = next(i for i in report["issues"] if i["code"] == "unusable_record")
-    assert unusable_issue["count"] == 2 and unusable_issue["title"] in body["quality_issues"]
+    assert unusable_issue["count"] == 1 and unusable_issue["title"] in body["quality_issues"]
+    partly = next(i for i in report["issues"] if i["code"] == "read_partly")
+    assert partly["severity"] == "error" and partly["title"] in body["quality_issues"]
 
 
 @pytest.mark.parametrize("variable,value,field,expected", [

@@ -17,6 +17,7 @@ from backend.api.schemas.datasets import (
     PreviewPage,
     UploadRead,
 )
+from backend.api.schemas.mapping import json_mapping
 from backend.services import datasets as svc
 from backend.services import previews
 from backend.services.reports import analysis_payload
@@ -27,8 +28,12 @@ router = APIRouter(tags=["datasets"])
 @router.post("/upload", response_model=UploadRead, status_code=200)
 async def upload(request: Request, state: StateDep, user: OptionalUserDep, client: ClientKeyDep,
                  max_seq_length: int | None = Query(None, ge=16, le=1_048_576),
-                 tokenizer: str | None = Query(None, max_length=200)) -> UploadRead:
-    options = svc.analysis_options(state, max_seq_length, tokenizer)
+                 tokenizer: str | None = Query(None, max_length=200),
+                 field_mapping: str | None = Query(None, max_length=8000, description='JSON: {"prompt": "question"}'),
+                 role_mapping: str | None = Query(None, max_length=8000, description='JSON: {"bot": "assistant"}'),
+                 ) -> UploadRead:
+    options = svc.analysis_options(state, max_seq_length, tokenizer, field_mapping=json_mapping(field_mapping),
+                                   role_mapping=json_mapping(role_mapping))
     result = await svc.upload_dataset(state, user, client, request.headers.get("content-type"),
                                       request.stream(), options)
     return UploadRead(**result.__dict__)
@@ -37,7 +42,8 @@ async def upload(request: Request, state: StateDep, user: OptionalUserDep, clien
 @router.get("/analyze/{session_id}", responses={202: {"model": AnalysisProgress}})
 async def analyze(session_id: str, state: StateDep, user: OptionalUserDep, client: ClientKeyDep) -> Any:
     """200 with the report once the analysis is done; 202 with its progress (and the figures of the chunks done
-    so far, under `partial`) while it runs."""
+    so far, under `partial`) while it runs. For a version a task is still making (a fix, a Hub import), 202
+    with status `fixing` or `importing` and that task's id, or that task's error once it failed."""
     current = await svc.analysis_status(state, session_id, user, client)
     if current.report is None:
         return JSONResponse(analysis_progress(session_id, current).model_dump(), status_code=202)
@@ -49,7 +55,8 @@ async def reanalyze(session_id: str, state: StateDep, user: OptionalUserDep, cli
                     body: AnalysisRequest | None = None) -> AnalysisProgress:
     """Run the analysis again: after a failure, or with another tokenizer or max_seq_length."""
     body = body or AnalysisRequest()
-    task = await svc.reanalyze(state, session_id, user, client, body.max_seq_length, body.tokenizer)
+    task = await svc.reanalyze(state, session_id, user, client, body.max_seq_length, body.tokenizer,
+                               body.field_mapping, body.role_mapping)
     return AnalysisProgress(session_id=session_id, status="queued", progress=0.0, task_id=task.id,
                             detailed_status=list(task.detailed_status),
                             message="Analysis queued. Poll GET /analyze/{session_id}.")
@@ -61,7 +68,12 @@ def analysis_progress(session_id: str, current: svc.AnalysisStatus) -> AnalysisP
         session_id=session_id, status=current.status, progress=round(current.progress, 4),
         task_id=task.id if task else None, detailed_status=list(task.detailed_status) if task else [],
         partial=current.partial,
-        message=f"Analysis {current.status}: {current.progress:.0%} done. Poll again shortly.")
+        message=f"{MAKING.get(current.status, 'Analysis')} {current.status}: {current.progress:.0%} done. "
+                "Poll again shortly.")
+
+
+# datasets out: what is being made while GET /analyze answers for a version without a row yet
+MAKING = {"fixing": "Fixed version", "importing": "Import from the Hub"}
 
 
 @router.get("/preview/{session_id}", response_model=PreviewPage)

@@ -1,4 +1,5 @@
-"""GET /datasets/{session_id}/export?format=canonical|openai|sharegpt|alpaca&gzip=false: the data, streamed."""
+"""GET /datasets/{session_id}/export?format=canonical|openai|sharegpt|alpaca&gzip=false: the data, streamed.
+Also serves the fix-it routes of backend.api.routes.fixes."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
 from backend.api.deps import OptionalUserDep, StateDep
+from backend.api.routes.fixes import router as fixes_router
 from backend.services.exports import open_export
 
 router = APIRouter(tags=["export"])
@@ -20,3 +22,7 @@ async def export(session_id: str, state: StateDep, user: OptionalUserDep,
     stream = await open_export(state, session_id, user, format, gzip)
     return StreamingResponse(stream.body, media_type=stream.media_type,
                              headers={"Content-Disposition": f'attachment; filename="{stream.filename}"'})
+
+
+# The fix-it routes (their own module) ride on this router: both are datasets out, and ROUTER_MODULES stays as it is.
+router.include_router(fixes_router)

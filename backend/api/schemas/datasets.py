@@ -19,7 +19,8 @@ class UploadRead(BaseModel):
 
 class AnalysisProgress(BaseModel):
     session_id: str
-    status: str = Field(description="queued | analyzing | cancelling")
+    status: str = Field(description="queued | analyzing | cancelling; fixing | importing while a task makes the "
+                                    "version (task_id is that task)")
     progress: float = Field(ge=0, le=1)
     task_id: str | None = None
     detailed_status: list[str] = Field(default_factory=list)
@@ -31,6 +32,11 @@ class AnalysisProgress(BaseModel):
 class AnalysisRequest(BaseModel):
     max_seq_length: int | None = Field(default=None, ge=16, le=1_048_576)
     tokenizer: str | None = Field(default=None, max_length=200)
+    field_mapping: dict[str, str] | None = Field(
+        default=None, description='canonical field -> your records\' key, e.g. {"prompt": "question"}; '
+        '"role" and "content" name the keys inside each message')
+    role_mapping: dict[str, str] | None = Field(
+        default=None, description='your role names -> system/user/assistant/tool, e.g. {"bot": "assistant"}')
 
 
 class PreviewMessage(BaseModel):
@@ -66,11 +72,16 @@ class PreviewExample(BaseModel):
     index: int
     line: int | None
     position: int | None = Field(None, description="0-based among the usable examples, in file order")
-    messages: list[dict[str, Any]]
+    messages: list[dict[str, Any]] = Field(description="the conversation; for preference data, the prompt turns")
     tools: Any = None
     token_count: int
     assistant_tokens: int | None = None
     language: str | None = Field(None, description="detected as the analysis does (ISO 639-1, or und)")
+    # preference data only: a pair's answers, or an unpaired answer and its label (report.preference)
+    chosen: list[dict[str, Any]] | None = None
+    rejected: list[dict[str, Any]] | None = None
+    completion: list[dict[str, Any]] | None = None
+    label: bool | None = None
 
 
 class PreviewPage(BaseModel):

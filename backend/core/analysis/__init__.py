@@ -8,7 +8,13 @@ or all three at once with `analyze_file(path, options, store, executor=pool)`. W
 chunk results travel through files in the store and the merge runs in the executor too, so the
 calling process (the web server) never holds per-example data, however large the file. Each chunk's
 worker also writes its usable examples, canonical, to the store (see store.py), which the
-preview pages through without parsing the upload again.
+preview pages through without parsing the upload again; the merge keeps the complete record list
+of every issue and every duplicate group there too (lists.py), for paging.
+
+Where things live: columns.py (the per-example table), worker.py (one chunk), combined.py and
+merge.py (all chunks -> Report, one function per section in sections.py), duplicates.py,
+file_issues.py and score.py (what is found and what it costs), store.py and lists.py (what stays
+on disk and how it is read back).
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from backend.core.analysis.chunk import ChunkResult
+from backend.core.analysis.lists import GroupPage, RecordPage, read_duplicate_groups, read_issue_records
 from backend.core.analysis.merge import merge_results
 from backend.core.analysis.plan import AnalysisOptions, AnalysisPlan, plan_analysis
 from backend.core.analysis.report import Report
@@ -37,6 +44,8 @@ __all__ = [
     "AnalysisOptions",
     "AnalysisPlan",
     "ChunkResult",
+    "GroupPage",
+    "RecordPage",
     "Report",
     "StoredExample",
     "analyze_chunk",
@@ -45,8 +54,10 @@ __all__ = [
     "iter_canonical",
     "merge_results",
     "plan_analysis",
+    "read_duplicate_groups",
     "read_examples",
     "read_examples_by_index",
+    "read_issue_records",
     "record_numbers",
 ]
 

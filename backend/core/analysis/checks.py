@@ -13,6 +13,7 @@ from typing import Literal
 
 import orjson
 
+from backend.core.analysis.columns import HAS_PROMPT, HAS_SYSTEM, JSON_OUTPUT, MULTI_TURN, NON_ALTERNATING, TOOL_USE
 from backend.core.analysis.pii import SECRET_KINDS
 from backend.core.conversation import CANONICAL_ROLES, Conversation, Message
 
@@ -150,6 +151,33 @@ ISSUE_KINDS: dict[str, IssueKind] = {
         "Many different system prompts are fine if intended (per-example instructions); "
         "otherwise unify them.",
     ),
+    "nothing_trained": IssueKind(
+        "warning",
+        "{n} examples train on nothing: every assistant turn has weight 0",
+        "A weight of 0 marks a turn as context, not as something to learn; give the replies to learn "
+        "weight 1 (or drop the weights) or leave these examples out.",
+    ),
+    "read_partly": IssueKind(
+        "error",
+        "the file was read only partly",
+        "Reading stopped before the end of the file, so every figure here describes only the records "
+        "before that point (records_total is a lower bound): fix the cause named in the detail and "
+        "upload the file again.",
+    ),
+    "messages_under_conversations": IssueKind(
+        "warning",
+        "{n} records hold OpenAI messages under 'conversations'",
+        "OpenAI's fine-tuning API reads the messages only under the key 'messages': rename the key "
+        "'conversations' to 'messages' in every record (the messages themselves are fine; their "
+        "checks below are made as if the key were right).",
+    ),
+    "preference_data": IssueKind(
+        "info",
+        "{n} examples are preference data",
+        "Train these with a preference method (DPO for chosen/rejected pairs, KTO for labelled "
+        "answers): supervised fine-tuning would learn from one side only, so no SFT notebook is made "
+        "for them.",
+    ),
     "too_few_examples": IssueKind(
         "warning",
         "only {n} examples",
@@ -207,14 +235,38 @@ def check_conversation(conv: Conversation, roles: list[str], pii_kinds: set[str]
         codes.append("extra_keys")
     if has_calls and has_unanswered_tool_call(conv.messages):
         codes.append("tool_call_without_result")
-    if pii_kinds:
-        if "email" in pii_kinds:
-            codes.append("pii_email")
-        if "phone" in pii_kinds:
-            codes.append("pii_phone")
-        if not pii_kinds.isdisjoint(SECRET_KINDS):
-            codes.append("secret")
+    codes.extend(pii_codes(pii_kinds))
     return codes
+
+
+def pii_codes(pii_kinds: set[str]) -> list[str]:
+    """The issue codes of what pii.find_pii found in one example."""
+    codes = []
+    if "email" in pii_kinds:
+        codes.append("pii_email")
+    if "phone" in pii_kinds:
+        codes.append("pii_phone")
+    if not pii_kinds.isdisjoint(SECRET_KINDS):
+        codes.append("secret")
+    return codes
+
+
+def conversation_flags(conv: Conversation, roles: list[str], has_prompt: bool) -> int:
+    """The example's bit flags (columns.HAS_SYSTEM...) that its conversation alone decides."""
+    flags = 0
+    if "system" in roles:
+        flags |= HAS_SYSTEM
+    if roles.count("user") > 1:
+        flags |= MULTI_TURN
+    if has_consecutive_same_role(roles):
+        flags |= NON_ALTERNATING
+    if has_tool_use(conv):
+        flags |= TOOL_USE
+    if has_json_output(conv):
+        flags |= JSON_OUTPUT
+    if has_prompt:
+        flags |= HAS_PROMPT
+    return flags
 
 
 def has_consecutive_same_role(roles: list[str]) -> bool:

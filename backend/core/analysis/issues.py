@@ -7,11 +7,10 @@ from collections import Counter
 from backend.core.analysis.checks import describe_issue_code
 from backend.core.analysis.report import Issue, RecordRef
 
-Refs = list[tuple[int, int | None]]
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 
-def make_issue(code: str, count: int, refs: Refs, detail: str, *, note: str | None = None) -> Issue:
+def make_issue(code: str, count: int, refs: list[RecordRef], detail: str, *, note: str | None = None) -> Issue:
     """One issue from a code of checks.ISSUE_KINDS (or an ingest code, worded generically)."""
     kind = describe_issue_code(code, note)
     return Issue(
@@ -21,7 +20,7 @@ def make_issue(code: str, count: int, refs: Refs, detail: str, *, note: str | No
         detail=detail,
         advice=kind.advice,
         count=count,
-        examples=[RecordRef(index=i, line=line) for i, line in refs],
+        examples=refs,
     )
 
 

@@ -1,76 +1,89 @@
 """Tokens of one canonical example, counted the way report.COUNTING_METHOD says.
 
 The example is laid out in order: the tool schema first (templates put it in the system
-prompt), then each message as 3 tokens of overhead, its role, name, tool_call_id, content and
-tool calls; then 3 tokens that prime the reply. Knowing where each assistant message falls in
-that layout tells how many of its tokens a cut at max_seq_length removes.
+prompt), then each message as the cookbook counts it (backend.core.tokens.chat: 3 tokens of
+overhead and every value of the message, its content and tool calls last), then 3 tokens that
+prime the reply. Knowing where each assistant message's content and calls fall in that layout
+tells how many of its trained tokens a cut at max_seq_length removes.
+
+What is trained: the content and the tool calls of every assistant message whose weight is not 0
+(OpenAI's `weight: 0` turns, and LLaMA-Factory's `loss_weight: 0`, are context, not targets).
+Per role: the content and the tool calls of each message are counted under its role, so the tool
+calls an assistant emits are assistant tokens.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-import orjson
-
-from backend.core.conversation import Conversation, Message
-
-TOKENS_PER_MESSAGE = 3
-TOKENS_PER_NAME = 1
-TOKENS_PER_EXAMPLE = 3
+from backend.core.conversation import Conversation
+from backend.core.tokens.chat import (
+    TOKENS_PER_EXAMPLE,
+    TOKENS_PER_MESSAGE,
+    message_texts,
+    message_tokens,
+    value_text,
+)
 
 
 @dataclass(frozen=True, slots=True)
 class Measured:
     total: int
-    assistant: int  # trainable: assistant contents and tool calls
+    assistant: int  # trained: contents and tool calls of assistant turns with a weight other than 0
     assistant_cut: int  # of those, the tokens past max_seq_length
-    content_by_role: Counter[str]
+    by_role: dict[str, int]  # contents and tool calls, per role
+    untrained_assistant_turns: bool  # some assistant turns, and every one of them has weight 0
+    assistant_content: int  # every assistant content, trained or not (the cookbook's assistant figure)
 
 
-def tool_calls_text(message: Message) -> str | None:
-    if not message.tool_calls:
-        return None
-    return orjson.dumps(list(message.tool_calls)).decode()
-
-
-def iter_canonical_texts(conv: Conversation) -> Iterator[str]:
+def iter_canonical_texts(conv: Conversation, message_dicts: Sequence[Mapping[str, Any]]) -> Iterator[str]:
     """Every text measure_example looks up, so a caller can count a whole batch at once."""
     if conv.tools is not None:
         yield conv.tools
-    for m in conv.messages:
-        yield m.role
-        yield m.content
-        if m.name is not None:
-            yield m.name
-        if m.tool_call_id is not None:
-            yield m.tool_call_id
-        calls = tool_calls_text(m)
-        if calls is not None:
-            yield calls
+    for message in message_dicts:
+        if len(message) == 2:  # {"role", "content"}: most messages, kept cheap
+            yield message["role"]
+            yield message["content"]
+        else:
+            yield from message_texts(message)
 
 
-def measure_example(conv: Conversation, counts: Mapping[str, int], max_seq_length: int) -> Measured:
-    """Total and assistant tokens of one example, and the assistant tokens a cut would remove.
+def measure_example(
+    conv: Conversation,
+    message_dicts: Sequence[Mapping[str, Any]],
+    counts: Mapping[str, int],
+    max_seq_length: int,
+) -> Measured:
+    """Total and trained tokens of one example, and the trained tokens a cut would remove.
 
-    `counts` maps every text of iter_canonical_texts(conv) to its token count.
+    `message_dicts` are `message_to_json` of conv.messages; `counts` maps every text of
+    iter_canonical_texts to its token count.
     """
     position = counts[conv.tools] if conv.tools is not None else 0
-    assistant = kept = 0
-    by_role: Counter[str] = Counter()
-    for m in conv.messages:
-        position += TOKENS_PER_MESSAGE + counts[m.role]
-        if m.name is not None:
-            position += counts[m.name] + TOKENS_PER_NAME
-        if m.tool_call_id is not None:
-            position += counts[m.tool_call_id]
-        content = counts[m.content]
-        by_role[m.role] += content
-        calls = tool_calls_text(m)
-        body = content + (counts[calls] if calls is not None else 0)
-        if m.role == "assistant":
-            assistant += body
-            kept += max(0, min(position + body, max_seq_length) - min(position, max_seq_length))
-        position += body
-    return Measured(position + TOKENS_PER_EXAMPLE, assistant, assistant - kept, by_role)
+    assistant = kept = content = 0
+    assistant_turns = trained_turns = 0
+    by_role: dict[str, int] = {}
+    for message, written in zip(conv.messages, message_dicts, strict=True):
+        role = message.role
+        body = counts[message.content]
+        if len(written) == 2:  # {"role", "content"}: the formula written out, for speed
+            size = TOKENS_PER_MESSAGE + counts[role] + body
+        else:
+            size = message_tokens(written, counts)
+            calls = written.get("tool_calls")
+            if calls is not None:
+                body += counts[value_text(calls)]
+        by_role[role] = by_role.get(role, 0) + body
+        if role == "assistant":
+            assistant_turns += 1
+            content += counts[message.content]
+            if message.weight != 0:
+                trained_turns += 1
+                assistant += body
+                start = position + size - body  # the content and the calls end the message's tokens
+                kept += max(0, min(start + body, max_seq_length) - min(start, max_seq_length))
+        position += size
+    untrained = assistant_turns > 0 and trained_turns == 0
+    return Measured(position + TOKENS_PER_EXAMPLE, assistant, assistant - kept, by_role, untrained, content)

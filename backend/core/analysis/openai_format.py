@@ -5,12 +5,13 @@ tokens per example as: for each message 3 + the tokens of every value (the role 
 + 1 when it has a `name`; then + 3 for the example. We follow it to the letter so that its
 toy file gives its printed figures, with two deliberate widenings for today's API, which the
 cookbook predates: the `tool` role and the `tool_calls` / `tool_call_id` keys are accepted,
-and a message whose content is null is fine when it carries tool calls. Values that are not
-strings (tool calls, weights) are counted as their compact JSON text, where the cookbook
-would have crashed.
+and a message whose content is null is fine when it carries tool calls. The token formula is
+backend.core.tokens.chat's, the one the main figures use too.
 
 These figures are computed only for records in OpenAI `messages` format; other formats are
-validated by the canonical checks instead.
+validated by the canonical checks instead. Records that hold OpenAI messages under
+`conversations` are validated as if the key were `messages` (the cookbook would stop at the
+key, once per record; the report says once to rename it).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
+from backend.core.tokens.chat import TOKENS_PER_EXAMPLE, message_texts, message_tokens, value_text
 
 FORMAT_ERRORS: tuple[str, ...] = (
     "data_type",
@@ -34,9 +35,6 @@ RECOGNIZED_KEYS = frozenset(
     {"role", "content", "name", "function_call", "weight", "tool_calls", "tool_call_id"}
 )
 RECOGNIZED_ROLES = frozenset({"system", "user", "assistant", "function", "tool"})
-TOKENS_PER_MESSAGE = 3
-TOKENS_PER_NAME = 1
-TOKENS_PER_EXAMPLE = 3  # every reply is primed with <|start|>assistant<|message|>
 TOKEN_LIMITS: tuple[int, ...] = (4096, 16385, 65536)
 
 NOTE = (
@@ -58,15 +56,13 @@ class CookbookRecord:
 
 
 def find_messages(raw: Any) -> Any:
-    """The record's `messages` value as the cookbook reads it (None when absent)."""
-    return raw.get("messages") if isinstance(raw, dict) else None
-
-
-def value_text(value: Any) -> str:
-    """The text whose tokens a message value costs: strings as they are, anything else as compact JSON."""
-    if isinstance(value, str):
-        return value
-    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    """The record's messages as the cookbook reads them (None when absent): `messages`, or OpenAI
+    messages written under `conversations`."""
+    if not isinstance(raw, dict):
+        return None
+    if "messages" in raw:
+        return raw["messages"]
+    return raw.get("conversations")
 
 
 def iter_cookbook_texts(raw: Any) -> Iterator[str]:
@@ -76,8 +72,7 @@ def iter_cookbook_texts(raw: Any) -> Iterator[str]:
         return
     for message in messages:
         if isinstance(message, dict):
-            for value in message.values():
-                yield value_text(value)
+            yield from message_texts(message)
 
 
 def validate_record(raw: Any, counts: Mapping[str, int]) -> CookbookRecord:
@@ -87,7 +82,7 @@ def validate_record(raw: Any, counts: Mapping[str, int]) -> CookbookRecord:
     """
     if not isinstance(raw, dict):
         return CookbookRecord(("data_type",), 0, 0, 0, False, False)
-    messages = raw.get("messages")
+    messages = find_messages(raw)
     if not messages or not isinstance(messages, list):
         return CookbookRecord(("missing_messages_list",), 0, 0, 0, False, False)
     errors: list[str] = []
@@ -100,26 +95,34 @@ def validate_record(raw: Any, counts: Mapping[str, int]) -> CookbookRecord:
             continue
         role = message.get("role")
         content = message.get("content")
-        if (
+        if not (
             len(message) == 2
             and type(role) is str
             and type(content) is str
             and content
             and role in RECOGNIZED_ROLES
-        ):
-            # the common case, {"role": ..., "content": "..."}: nothing to report, two texts to add
-            total += TOKENS_PER_MESSAGE + counts[role] + counts[content]
-        else:
+        ):  # the common case, {"role": ..., "content": "..."}, has nothing to report
             errors.extend(_message_errors(message))
-            total += TOKENS_PER_MESSAGE + sum(counts[value_text(value)] for value in message.values())
-            if "name" in message:
-                total += TOKENS_PER_NAME
+        total += message_tokens(message, counts)
         roles.add(role if isinstance(role, str) else None)
         if role == "assistant" and content is not None:
-            assistant += counts[value_text(content)]
+            assistant += counts[content if isinstance(content, str) else value_text(content)]
     if "assistant" not in roles:
         errors.append("example_missing_assistant_message")
     return CookbookRecord(tuple(errors), len(messages), total, assistant, "system" in roles, "user" in roles)
+
+
+def verdict_of_counts(
+    messages: int, unknown_roles: int, empty_contents: int, role_counts: list[int], total_tokens: int,
+    assistant_tokens: int,
+) -> CookbookRecord:
+    """validate_record for a record whose messages are all plain {"role", "content": str} objects,
+    from counts the caller has (batch_checks), with the tokens the canonical measure counted by the
+    same formula. `role_counts`: system, user, assistant, tool, unknown."""
+    errors = ("unrecognized_role",) * unknown_roles + ("missing_content",) * empty_contents
+    if not role_counts[2]:
+        errors += ("example_missing_assistant_message",)
+    return CookbookRecord(errors, messages, total_tokens, assistant_tokens, role_counts[0] > 0, role_counts[1] > 0)
 
 
 def _message_errors(message: dict[str, Any]) -> Iterator[str]:

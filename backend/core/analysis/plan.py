@@ -27,6 +27,8 @@ class AnalysisOptions:
     chunk_bytes: int = 4 * 1024 * 1024
     first_chunk_bytes: int = 512 * 1024  # a small first chunk: the first figures of a large file come early
     max_examples_listed: int = 20  # record numbers listed per issue / group lists; counts are never capped
+    # Whether a Hugging Face repo id may download its tokenizer (off: the local cache, else an estimate).
+    allow_tokenizer_download: bool = False
 
     def __post_init__(self) -> None:
         if self.max_seq_length < 1:

@@ -3,7 +3,8 @@
 Record numbers everywhere are the canonical ones of backend.core.conversation: `index` is the
 0-based position among the file's records (usable or not), `line` the 1-based line where the
 record starts (None for JSON arrays). Lists of record numbers are capped (AnalysisOptions.
-max_examples_listed); the counts next to them never are.
+max_examples_listed); the counts next to them never are, and the complete lists are kept in the
+analysis store beside the examples (see lists.py) for paging.
 """
 
 from __future__ import annotations
@@ -14,16 +15,33 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from backend.core.conversation import DatasetProfile
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # How "tokens per example" is counted for the main figures, stated in every report.
 COUNTING_METHOD = (
-    "Per example: for every message, 3 tokens of overhead + the tokens of its role, its content, "
-    "its name (+1 when a name is present), its tool_call_id and its tool calls (as compact JSON text); "
-    "then +3 for the example and the tokens of its tool schema (`tools`, as text) when it has one. "
-    "This is the OpenAI cookbook formula, so OpenAI-format files give the cookbook's own figures. "
-    "Assistant (trainable) tokens are the tokens of assistant contents and assistant tool calls, "
-    "without overhead. Per-role figures count contents only."
+    "Per example: for every message, 3 tokens of overhead + the tokens of every value it carries: its "
+    "role, its content, its name (+1 when a name is present), its tool_call_id, its tool calls (as "
+    "compact JSON text) and its weight (as text: '1'); then +3 for the example and the tokens of its "
+    "tool schema (`tools`, as text) when it has one. This is the OpenAI cookbook formula (one "
+    "implementation, backend.core.tokens.chat), so OpenAI-format files give the cookbook's own figures. "
+    "Assistant (trained) tokens are the tokens of the contents and tool calls of assistant messages "
+    "whose weight is not 0, without overhead. Per-role figures (tokens_by_role) count each message's "
+    "content and tool calls under its role: the tool calls an assistant emits are assistant tokens, "
+    "tool results are tool tokens. For preference data the example is the prompt and the preferred "
+    "answer (the chosen one, or the labelled completion); rejected answers are not in these figures."
+)
+NEAR_MEANING = (
+    "Every record listed in a near-duplicate group has at least one group-mate whose true Jaccard "
+    "similarity to it (over the shingles of the hashed text) is at or above the threshold: LSH "
+    "candidates are each checked before they join a group. A group's `similarity` is the lowest such "
+    "figure over its members. `count` is the records that are not the first of their group."
+)
+# How a preference example is stored in the analysis store (and fed to a trainer), one JSON object a line.
+PREFERENCE_REPRESENTATION = (
+    'paired: {"messages": [prompt turns], "chosen": [answer messages], "rejected": [answer messages]}; '
+    'unpaired: {"messages": [prompt turns], "completion": [answer messages], "label": true|false}. '
+    "The prompt turns end with a user turn; these map one-to-one onto TRL's conversational "
+    "prompt/chosen/rejected and prompt/completion/label columns."
 )
 
 
@@ -112,6 +130,7 @@ class OpenAIFigures(_Frozen):
     over_4096: int
     over_16385: int
     over_65536: int
+    messages_under_conversations: int = 0  # records whose messages are under "conversations" (rename it)
 
 
 class Truncation(_Frozen):
@@ -135,6 +154,11 @@ class NearDuplicates(DuplicateGroups):
     threshold: float
     method: str
     hashed_text: str
+    meaning: str = NEAR_MEANING
+    group_similarity: list[float] = Field(default_factory=list)  # per listed group, see NEAR_MEANING
+    candidate_pairs: int = 0  # LSH candidate pairs whose true similarity was computed
+    verified_pairs: int = 0  # of those, at or above the threshold (the only links that make groups)
+    unchecked_pairs: int = 0  # candidates left unchecked (a budget for pathological files; 0 normally)
 
 
 class Duplicates(_Frozen):
@@ -148,6 +172,25 @@ class Languages(_Frozen):
     sampled: int  # examples whose language was detected
     counts: dict[str, int]  # ISO 639-1 code (or "und") -> sampled examples
     shares: dict[str, float]
+
+
+class ReadStopped(_Frozen):
+    """Where reading stopped before the end of the file, and why: nothing after it was analysed."""
+
+    index: int  # the record number the next record would have had
+    line: int | None
+    code: str  # too_many_records, invalid_encoding, damaged_file, invalid_json, trailing_data
+    message: str
+
+
+class PreferenceSection(_Frozen):
+    """The examples are preference data: what a DPO / KTO trainer needs to know to take them."""
+
+    kind: Literal["paired", "unpaired"]
+    examples: int  # preference examples (the others, if any, are plain chat)
+    source_format: str  # e.g. llamafactory_v1, sharegpt_chosen_rejected, kto_messages_label
+    labels: dict[str, int] | None = None  # unpaired: {"true": n, "false": m}
+    representation: str = PREFERENCE_REPRESENTATION
 
 
 class Deduction(_Frozen):
@@ -192,6 +235,9 @@ class Report(_Frozen):
     records_total: int
     records_unusable: int
     unusable: list[UnusableRecord]
+    # True when reading stopped early (read_stopped says where): records_total is then a lower bound
+    records_total_is_lower_bound: bool = False
+    read_stopped: ReadStopped | None = None
     distributions: Distributions
     tokens_by_role: dict[str, int]
     roles: dict[str, int]
@@ -208,6 +254,7 @@ class Report(_Frozen):
     languages: Languages
     quality: Quality
     preview: PreviewDistribution
+    preference: PreferenceSection | None = None  # None for chat data
     # cpu_* are CPU seconds summed over the workers (parse, tokenize, examples, minhash); the others are
     # wall seconds in the calling process (plan, chunks, merge_*, merge, total). For benchmarks.
     timings: dict[str, float]

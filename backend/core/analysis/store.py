@@ -1,14 +1,17 @@
 """The analysis store: every usable example in canonical JSON, one line each, plus an index to page it.
 
     <store_dir>/chunk-NNNNNN.jsonl  {"messages": [...], "tools"?: "..."} per usable example of chunk N,
-                                    in file order (the chunks in order make up the whole dataset)
+                                    in file order (the chunks in order make up the whole dataset);
+                                    preference examples add "chosen"/"rejected" or "completion"/"label"
+                                    (backend.core.conversation)
     <store_dir>/index.npy           int64 rows (record index, line or -1, chunk, start byte, end byte,
                                     tokens, assistant tokens), one per usable example, in order
 
 Each worker writes its chunk's file (streaming, never the whole dataset in memory) and the
 merge writes the index last, so a store with an index is complete. The chunk files are not
 concatenated: that would copy the whole dataset once more for nothing, since the index says
-where every example is. Paging reads only the requested byte ranges.
+where every example is. Paging reads only the requested byte ranges. The complete record lists
+of the issues and duplicate groups sit beside the index (lists.py).
 """
 
 from __future__ import annotations
@@ -34,10 +37,15 @@ INDEX_COLUMNS = 7
 class StoredExample:
     index: int  # record number in the uploaded file
     line: int | None
-    messages: list[dict[str, Any]]
+    messages: list[dict[str, Any]]  # preference data: the prompt turns
     tools: str | None
     token_count: int
     assistant_tokens: int
+    # preference data only (see backend.core.conversation): the answers, or the labelled completion
+    chosen: list[dict[str, Any]] | None = None
+    rejected: list[dict[str, Any]] | None = None
+    completion: list[dict[str, Any]] | None = None
+    label: bool | None = None
 
 
 def chunk_file(store_dir: Path, chunk_no: int) -> Path:
@@ -117,7 +125,13 @@ def read_examples_by_index(store_dir: Path, indexes: Sequence[int]) -> list[Stor
 
 def record_numbers(store_dir: Path) -> list[int]:
     """The record number (index in the uploaded file) of every stored example, in iter_canonical's order."""
-    return [int(n) for n in np.asarray(_load_index(store_dir)[:, COL_INDEX])]
+    numbers: list[int] = record_numbers_array(store_dir).tolist()
+    return numbers
+
+
+def record_numbers_array(store_dir: Path) -> npt.NDArray[np.int64]:
+    """record_numbers as an array (ascending: the store keeps file order)."""
+    return np.array(_load_index(store_dir)[:, COL_INDEX], dtype=np.int64)
 
 
 def iter_canonical(store_dir: Path) -> Iterator[dict[str, Any]]:
@@ -151,6 +165,10 @@ def _read_rows(store_dir: Path, rows: npt.NDArray[np.int64]) -> list[StoredExamp
                     tools=obj.get("tools"),
                     token_count=int(row[COL_TOKENS]),
                     assistant_tokens=int(row[COL_ASSISTANT]),
+                    chosen=obj.get("chosen"),
+                    rejected=obj.get("rejected"),
+                    completion=obj.get("completion"),
+                    label=obj.get("label"),
                 )
             )
     return examples

@@ -91,10 +91,15 @@ def matches_example(example: dict[str, Any], query: ExampleQuery) -> bool:
 
 
 def example_language(example: dict[str, Any]) -> str:
-    """The example's language as the analysis detects it: its user and assistant turns, first characters."""
+    """The example's language as the analysis detects it: its user and assistant turns, first characters.
+
+    A preference example's answer (chosen, or the unpaired completion) counts as its last turns, as in the
+    analysis; the rejected answer does not.
+    """
     parts: list[str] = []
     size = 0
-    for message in example.get("messages") or ():
+    answer = example.get("chosen") or example.get("completion") or []
+    for message in [*(example.get("messages") or ()), *answer]:
         content = message.get("content") if isinstance(message, dict) else None
         if message.get("role") in ("user", "assistant") and isinstance(content, str) and content:
             parts.append(content[:SAMPLE_CHARS])

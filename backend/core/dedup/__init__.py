@@ -3,7 +3,7 @@
 In each worker, per record:   conversation_fingerprint, prompt_fingerprint, and
                               minhash_band_keys([conversation_text(c) for c in chunk])
 In the parent, over all:      group_exact_duplicates, group_prompt_duplicates,
-                              group_near_duplicates(keys, exclude=duplicate_records(exact_groups))
+                              verified_near_groups(keys, shingles_of, exclude=duplicate_records(exact_groups))
 
 What is compared: see exact.py (canonical conversation), text.py (the near-duplicate text) and
 minhash.py (shingles). NEAR_DUP_THRESHOLD is the Jaccard threshold of the default banding.
@@ -22,11 +22,15 @@ from backend.core.dedup.near import (
     DEFAULT_NGRAM,
     DEFAULT_ROWS,
     NEAR_DUP_THRESHOLD,
+    NearGroups,
     candidate_probability,
     group_near_duplicates,
+    jaccard,
     lsh_threshold,
+    shingle_hashes,
+    verified_near_groups,
 )
-from backend.core.dedup.text import NEAR_DUP_TEXT_RULE, conversation_text
+from backend.core.dedup.text import NEAR_DUP_TEXT_RULE, conversation_text, stored_text
 
 __all__ = [
     "DEFAULT_BANDS",
@@ -35,6 +39,7 @@ __all__ = [
     "MINHASH_TEXT_RULE",
     "NEAR_DUP_TEXT_RULE",
     "NEAR_DUP_THRESHOLD",
+    "NearGroups",
     "candidate_probability",
     "conversation_fingerprint",
     "conversation_text",
@@ -42,8 +47,12 @@ __all__ = [
     "group_exact_duplicates",
     "group_near_duplicates",
     "group_prompt_duplicates",
+    "jaccard",
     "lsh_threshold",
     "minhash_band_keys",
     "prompt_fingerprint",
+    "shingle_hashes",
     "shingle_set",
+    "stored_text",
+    "verified_near_groups",
 ]

@@ -3,9 +3,10 @@
 Workers fingerprint their chunk of records; the parent groups all fingerprints at once. Two
 records are the same conversation when their messages are the same, in the same order:
 role, content, name, and tool calls (function name and arguments, compared as parsed JSON).
-Set aside: extra top-level keys, record and line numbers, per-message training weights, tool call
-ids (generators make them up at random) and, unless asked for, the tool schema (`tools`), so that
-a conversation repeated under another tool list still counts as a repeat.
+Preference data compares its rejected answer (or its label) too. Set aside: extra top-level keys,
+record and line numbers, per-message training weights, tool call ids (generators make them up at
+random) and, unless asked for, the tool schema (`tools`), so that a conversation repeated under
+another tool list still counts as a repeat.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ PROMPT_ROLES = frozenset({"system", "user"})
 def conversation_fingerprint(conv: Conversation, *, include_tools: bool = False) -> int:
     """A 64-bit hash of the conversation's canonical form: equal conversations, equal fingerprints."""
     canonical: list[Any] = [_canonical_message(m) for m in conv.messages]
+    if conv.preference is not None:  # a pair is the same pair only with the same rejected answer too
+        pref = conv.preference
+        canonical.append(["preference", pref.prompt_turns, pref.label, [_canonical_message(m) for m in pref.rejected]])
     if include_tools:
         canonical.append(["tools", _canonical_json_text(conv.tools)])
     return _hash64(canonical)

@@ -11,7 +11,7 @@ upload; the original dataset is not touched. Duplicates come from backend.core.r
 
 from backend.core.fix.actions import ACTION_ORDER, ActionOutcome, FixAction, FixPlan, FixResult, order_actions
 from backend.core.fix.apply import apply_fixes
-from backend.core.fix.decide import has_reply, plan_fixes
+from backend.core.fix.decide import check_choice, has_reply, plan_fixes
 
 __all__ = [
     "ACTION_ORDER",
@@ -20,6 +20,7 @@ __all__ = [
     "FixPlan",
     "FixResult",
     "apply_fixes",
+    "check_choice",
     "has_reply",
     "order_actions",
     "plan_fixes",

@@ -28,11 +28,12 @@ def apply_fixes(
     on_progress: Callable[[int, int], None] | None = None,
 ) -> FixResult:
     """Decide (as plan_fixes does), then stream the kept examples, masked where chosen, to `out_path`.
+    `on_progress(position, total)` is called every few thousand examples of each of the two passes.
 
     The file appears whole or not at all (written beside it, then renamed). Every removed or changed
     example is listed by its record number in the original file, per action.
     """
-    decision = decide(store_dir, report, actions, max_seq_length=max_seq_length)
+    decision = decide(store_dir, report, actions, max_seq_length=max_seq_length, on_progress=on_progress)
     kept, masked = decision.kept(), decision.masked
     total = int(kept.size)
     replacements: Counter[str] = Counter()

@@ -65,6 +65,22 @@ def has_reply(messages: list[dict[str, Any]]) -> bool:
     return any(m["role"] == "assistant" and (m["content"].strip() or m.get("tool_calls")) for m in messages)
 
 
+def check_choice(report: Report, actions: list[FixAction] | set[FixAction],
+                 max_seq_length: int | None = None) -> tuple[list[FixAction], int]:
+    """The chosen actions in order and the length limit, or the error that refuses the choice: what can be
+    known from the report alone, before the store is read (a route checks it before queueing the work)."""
+    chosen = order_actions(list(actions))
+    limit = max_seq_length or report.truncation.max_seq_length
+    if limit < 1:
+        raise InvalidInputError("max_seq_length must be a positive number of tokens.", field="max_seq_length")
+    if report.records_unusable and FixAction.DROP_UNUSABLE not in chosen:
+        raise InvalidInputError(
+            f"{report.records_unusable:,} records could not be read or converted, so the new version (written "
+            "in canonical form) cannot hold them: choose drop_unusable too, or fix them in the source file.",
+            code="unusable_records_need_dropping", field="actions", count=report.records_unusable)
+    return chosen, limit
+
+
 def decide(
     store_dir: Path,
     report: Report,
@@ -73,19 +89,11 @@ def decide(
     max_seq_length: int | None = None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> Decision:
-    chosen = order_actions(list(actions))
-    limit = max_seq_length or report.truncation.max_seq_length
-    if limit < 1:
-        raise InvalidInputError("max_seq_length must be a positive number of tokens.", field="max_seq_length")
+    chosen, limit = check_choice(report, actions, max_seq_length)
     total = count_examples(store_dir)
     if total != report.total_examples:
         raise InvalidInputError("The analysis store does not match this report; analyse the dataset again.",
                                 code="store_mismatch")
-    if report.records_unusable and FixAction.DROP_UNUSABLE not in chosen:
-        raise InvalidInputError(
-            f"{report.records_unusable:,} records could not be read or converted, so the new version (written "
-            "in canonical form) cannot hold them: choose drop_unusable too, or fix them in the source file.",
-            code="unusable_records_need_dropping", field="actions", count=report.records_unusable)
     record_numbers = np.zeros(total, dtype=np.int64)
     tokens = np.zeros(total, dtype=np.int64)
     replies = np.ones(total, dtype=bool)

@@ -6,9 +6,9 @@ Formats and the keys that belong to them (everything else lands in `Conversation
     SHAREGPT           conversations of {from, value}, system, tools, id
     ALPACA             instruction, input, output, system, history  (Dolly: context, response)
     PROMPT_COMPLETION  prompt, completion (or response), system
-    PREFERENCE         prompt, chosen, rejected, system
     TEXT               text: one message with role "user" holding the raw text; the analysis reports
                        TEXT records as raw text rather than as a chat.
+    preference data    see preference.py (TRL, LLaMA-Factory ShareGPT / KTO / v1 layouts)
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from backend.core.conversation import Conversation, Message, RecordIssue, SourceFormat
+from backend.core.conversation import PREFERENCE_FORMATS, Conversation, Message, Preference, RecordIssue, SourceFormat
 from backend.core.ingest.message import (
     MessageContext,
     convert_openai_message,
@@ -27,6 +27,7 @@ from backend.core.ingest.message import (
     flatten_content,
     to_json_text,
 )
+from backend.core.ingest.preference import PREFERENCE_CONVERTERS, detect_preference_format
 from backend.core.ingest.record import DEFAULT_OPTIONS, IngestOptions, make_issue
 
 FORMAT_KEYS: dict[SourceFormat, frozenset[str]] = {
@@ -38,15 +39,29 @@ FORMAT_KEYS: dict[SourceFormat, frozenset[str]] = {
         {"instruction", "input", "output", "system", "history", "context", "response"}
     ),
     SourceFormat.PROMPT_COMPLETION: frozenset({"prompt", "completion", "response", "system"}),
-    SourceFormat.PREFERENCE: frozenset({"prompt", "chosen", "rejected", "system"}),
     SourceFormat.TEXT: frozenset({"text"}),
+    SourceFormat.PREFERENCE: frozenset({"prompt", "chosen", "rejected", "system"}),
+    SourceFormat.TRL_UNPAIRED: frozenset({"prompt", "completion", "label", "system"}),
+    SourceFormat.SHAREGPT_PREFERENCE: frozenset(
+        {"conversations", "messages", "chosen", "rejected", "system", "tools", "id"}
+    ),
+    SourceFormat.KTO: frozenset({"messages", "conversations", "label", "system", "tools", "id"}),
+    SourceFormat.LLAMAFACTORY_V1: frozenset({"chosen_messages", "rejected_messages", "tools"}),
 }
 # Fields that hold a list and may arrive as JSON text (a CSV cell, a stringified column). The
 # list fields are always lists; a prompt or answer is text unless it parses as chat messages.
-LIST_TEXT_FIELDS = frozenset({"messages", "conversations", "history"})
+LIST_TEXT_FIELDS = frozenset({"messages", "conversations", "history", "chosen_messages", "rejected_messages"})
 MAYBE_CHAT_TEXT_FIELDS = frozenset({"prompt", "completion", "chosen", "rejected"})
+CHAT_LIST_FIELDS = LIST_TEXT_FIELDS | MAYBE_CHAT_TEXT_FIELDS
+# A field mapping may also name the keys inside each message: {"role": "speaker", "content": "text"}.
+MESSAGE_FIELDS = ("role", "content")
 KNOWN_FORMATS_HINT = (
-    "messages, conversations, instruction/output, prompt/completion, prompt/chosen/rejected or text"
+    "messages, conversations, instruction/output, prompt/completion, prompt/chosen/rejected, "
+    "chosen_messages/rejected_messages or text"
+)
+MAPPING_HINT = (
+    "If its fields hold a conversation under other names, map them to the canonical ones "
+    "(field_mapping in the API, --map in the CLI), e.g. question -> prompt, answer -> completion."
 )
 
 
@@ -54,12 +69,13 @@ def detect_format(raw: Any) -> SourceFormat:
     """The format one record is written in, from its keys (and, for chat lists, the first item)."""
     if not isinstance(raw, dict):
         return SourceFormat.UNKNOWN
+    preference = detect_preference_format(raw)
+    if preference is not None:
+        return preference
     if "messages" in raw:
         return SourceFormat.SHAREGPT if is_sharegpt_list(raw["messages"]) else SourceFormat.OPENAI
     if "conversations" in raw:
         return SourceFormat.OPENAI if is_openai_list(raw["conversations"]) else SourceFormat.SHAREGPT
-    if "chosen" in raw and "rejected" in raw:
-        return SourceFormat.PREFERENCE
     if "instruction" in raw and ("output" in raw or "input" in raw or "response" in raw):
         return SourceFormat.ALPACA
     if "prompt" in raw and ("completion" in raw or "response" in raw):
@@ -100,7 +116,7 @@ def to_conversation(
             'such as {"messages": [...]}.',
         )
         return None, (issue,)
-    ctx = MessageContext(index, line)
+    ctx = MessageContext(index, line, options.role_mapping)
     record = prepare_record(raw, options, ctx)
     source_format = detect_format(record)
     if source_format is SourceFormat.UNKNOWN:
@@ -108,10 +124,15 @@ def to_conversation(
         ctx.add(
             "unknown_format",
             f"the record has none of the keys of a known format ({KNOWN_FORMATS_HINT}); "
-            f"its keys are: {keys}.",
+            f"its keys are: {keys}. {MAPPING_HINT}",
         )
         return None, tuple(ctx.issues)
-    messages = CONVERTERS[source_format](record, ctx)
+    preference: Preference | None = None
+    if source_format in PREFERENCE_FORMATS:
+        converted = PREFERENCE_CONVERTERS[source_format](record, ctx)
+        messages, preference = converted if converted is not None else (None, None)
+    else:
+        messages = CONVERTERS[source_format](record, ctx)
     if messages is None:
         return None, tuple(ctx.issues)
     if not messages:
@@ -120,7 +141,7 @@ def to_conversation(
     format_keys = FORMAT_KEYS[source_format]
     extra = tuple(k for k in record if k not in format_keys)
     tools = None
-    if source_format in (SourceFormat.OPENAI, SourceFormat.SHAREGPT):
+    if "tools" in format_keys:
         tools = record.get("tools") or record.get("functions")  # `functions`: OpenAI's legacy name
     conversation = Conversation(
         index=index,
@@ -129,6 +150,7 @@ def to_conversation(
         messages=tuple(messages),
         tools=None if tools is None else to_json_text(tools),
         extra_keys=extra,
+        preference=preference,
     )
     return conversation, tuple(ctx.issues)
 
@@ -137,11 +159,16 @@ def prepare_record(raw: dict[str, Any], options: IngestOptions, ctx: MessageCont
     """Apply the column mapping and parse list fields that arrive as JSON text."""
     record = raw
     mapping = options.column_mapping
+    message_keys: dict[str, str] = {}
     if mapping:
-        used = set(mapping.values())
-        record = {field: raw[column] for field, column in mapping.items() if column in raw}
+        message_keys = {mapping[k]: k for k in MESSAGE_FIELDS if k in mapping}
+        top = {field: column for field, column in mapping.items() if field not in MESSAGE_FIELDS}
+        used = set(top.values())
+        record = {field: raw[column] for field, column in top.items() if column in raw}
         record.update((k, v) for k, v in raw.items() if k not in used and k not in record)
     for field, value in list(record.items()):
+        if message_keys and isinstance(value, list) and field in CHAT_LIST_FIELDS:
+            record[field] = [rename_keys(item, message_keys) for item in value]
         if type(value) is not str or value[:1] != "[":
             continue
         if field in LIST_TEXT_FIELDS:
@@ -160,6 +187,13 @@ def prepare_record(raw: dict[str, Any], options: IngestOptions, ctx: MessageCont
             record = dict(raw)
         record[field] = parsed
     return record
+
+
+def rename_keys(item: Any, names: dict[str, str]) -> Any:
+    """A message written with the user's own key names, with the canonical ones (role, content)."""
+    if not isinstance(item, dict):
+        return item
+    return {names.get(key, key): value for key, value in item.items()}
 
 
 def parse_chat_text(value: str) -> list[Any] | None:
@@ -273,20 +307,6 @@ def convert_prompt_completion(record: dict[str, Any], ctx: MessageContext) -> li
     return messages
 
 
-def convert_preference(record: dict[str, Any], ctx: MessageContext) -> list[Message]:
-    ctx.add(
-        "preference_data",
-        "the record is preference data (prompt/chosen/rejected): the chosen answer is used as the "
-        "assistant reply and the rejected answer is ignored for supervised fine-tuning.",
-        "info",
-    )
-    messages = system_messages(record, ctx)
-    if "prompt" in record:
-        messages.extend(convert_turns(record["prompt"], "prompt", "user", ctx))
-    messages.extend(convert_turns(record.get("chosen"), "chosen", "assistant", ctx))
-    return messages
-
-
 def convert_text(record: dict[str, Any], ctx: MessageContext) -> list[Message]:
     text = text_field(record, "text", ctx)
     if not text:
@@ -294,11 +314,11 @@ def convert_text(record: dict[str, Any], ctx: MessageContext) -> list[Message]:
     return [Message(role="user", content=text)]
 
 
+# Chat formats; the preference formats have their own table (preference.PREFERENCE_CONVERTERS).
 CONVERTERS: dict[SourceFormat, Callable[[dict[str, Any], MessageContext], list[Message] | None]] = {
     SourceFormat.OPENAI: convert_openai,
     SourceFormat.SHAREGPT: convert_sharegpt,
     SourceFormat.ALPACA: convert_alpaca,
     SourceFormat.PROMPT_COMPLETION: convert_prompt_completion,
-    SourceFormat.PREFERENCE: convert_preference,
     SourceFormat.TEXT: convert_text,
 }

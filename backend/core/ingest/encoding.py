@@ -74,9 +74,30 @@ def first_utf8_error(data: bytes, is_complete: bool) -> int | None:
 
 
 def has_utf8_multibyte(data: bytes) -> bool:
-    """Whether some non-ASCII text in `data` is valid UTF-8 (then stray bytes are damage, not cp1252)."""
+    """Whether some non-ASCII text in `data` is valid UTF-8 (then stray bytes may be damage, not cp1252)."""
     text = data.decode("utf-8", errors="replace")
     return any(ord(ch) > 127 and ch != "\ufffd" for ch in text)
+
+
+def looks_like_damaged_utf8(data: bytes) -> bool:
+    """Mostly valid UTF-8 with a few bad bytes (damage), rather than text in another encoding.
+
+    A legacy multi-byte encoding (GBK, Big5, Shift-JIS...) also forms valid UTF-8 sequences now and
+    then by accident, but far fewer than the sequences it breaks; damaged UTF-8 is the other way round.
+    """
+    text = data.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd")
+    good = sum(1 for ch in text if ord(ch) > 127) - bad
+    return good >= bad
+
+
+def decodes_cleanly(data: bytes, encoding: str, is_complete: bool) -> bool:
+    decoder = codecs.getincrementaldecoder(encoding)()
+    try:
+        decoder.decode(data, final=is_complete)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def choose_legacy_encoding(head: bytes) -> str | None:
@@ -111,10 +132,19 @@ def detect_encoding(head: bytes, is_complete: bool) -> tuple[str, str | None]:
     error_at = first_utf8_error(head, is_complete)
     if error_at is None:
         return "utf-8", None
-    if not has_utf8_multibyte(head):
-        legacy = choose_legacy_encoding(head)
-        if legacy is not None:
-            return legacy, f"Decoded as {legacy} (detected); please save as UTF-8."
+    damaged = has_utf8_multibyte(head) and looks_like_damaged_utf8(head)
+    legacy = None if damaged else choose_legacy_encoding(head)
+    if legacy is not None and decodes_cleanly(head, legacy, is_complete):
+        return legacy, f"Decoded as {legacy} (detected); please save as UTF-8."
+    if legacy is not None:
+        raise UnsupportedEncodingError(
+            f"The file is not valid UTF-8; it looks like {legacy}, but some bytes do not fit that encoding "
+            f"either (the first byte that is not UTF-8, 0x{head[error_at]:02x}, is at byte offset {error_at}). "
+            f"Convert it to UTF-8 (for example `iconv -f {legacy} -t UTF-8 in.jsonl > out.jsonl`, or "
+            "'Save as UTF-8' in an editor) and upload it again.",
+            offset=error_at,
+            guessed_encoding=legacy,
+        )
     raise UnsupportedEncodingError(
         f"The file is not valid UTF-8 and no other text encoding explains it: the first undecodable "
         f"byte (0x{head[error_at]:02x}) is at byte offset {error_at}. "

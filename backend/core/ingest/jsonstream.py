@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 I64_MIN, U64_MAX = -(2**63), 2**64 - 1
@@ -50,6 +50,9 @@ RECORD_LIST_KEYS = frozenset(
 )
 
 
+VALUE_STARTS = frozenset('{["')  # what can only start a new record (an object, a list, a string)
+
+
 class JsonStructureError(Exception):
     """The text is not the JSON shape expected (e.g. no array where one should start)."""
 
@@ -62,6 +65,8 @@ class Element:
     error: str | None
     first_line: int  # 1-based line where the element's text starts, for messages
     size: int  # characters of element text
+    truncated: bool = False  # the text ends inside this element (or before the array closes)
+    comma_missing: bool = False  # the element followed the previous one without a comma between them
 
 
 class TextBuffer:
@@ -176,7 +181,8 @@ def read_value(tb: TextBuffer, max_size: int) -> Element:
             if end < 0 and tb.grow():
                 continue  # the element runs past the buffer: read on and try again
             start = tb.pos  # grow() may have moved the buffer
-            if end < 0:
+            truncated = end < 0
+            if truncated:
                 end = len(tb.buf)
                 reason = "the file ends in the middle of this record (is it truncated?)"
             elif isinstance(exc, RecursionError):
@@ -185,7 +191,7 @@ def read_value(tb: TextBuffer, max_size: int) -> Element:
                 reason = f"{exc.msg} at character {exc.pos - start} of the record"
             else:
                 reason = str(exc)
-            element = Element(None, f"not valid JSON: {reason}", tb.line_at(start), end - start)
+            element = Element(None, f"not valid JSON: {reason}", tb.line_at(start), end - start, truncated)
             tb.pos = end
             return element
         if may_continue(value, tb.buf, end) and not tb.eof and tb.fill():
@@ -263,12 +269,14 @@ def iter_elements(tb: TextBuffer, max_size: int = 1 << 62) -> Iterator[Element]:
     if tb.peek() == "]":
         tb.pos += 1
         return
+    comma_missing = False
     while True:
         if tb.peek() == "":  # the text ended right after a comma
             yield unclosed_array(tb)
             return
         element = read_value(tb, max_size)
-        yield element
+        yield replace(element, comma_missing=True) if comma_missing else element
+        comma_missing = False
         ch = tb.peek()
         if ch == ",":
             tb.pos += 1
@@ -282,6 +290,8 @@ def iter_elements(tb: TextBuffer, max_size: int = 1 << 62) -> Iterator[Element]:
             if element.error is None:  # a cut-off element already says the file is truncated
                 yield unclosed_array(tb)
             return
+        elif ch in VALUE_STARTS:  # another record right after this one: a comma is missing, nothing is lost
+            comma_missing = True
         else:
             line = tb.line_at(tb.pos)
             reason = f"not valid JSON: expected ',' or ']' after the previous record, found {ch!r}"
@@ -292,7 +302,7 @@ def iter_elements(tb: TextBuffer, max_size: int = 1 << 62) -> Iterator[Element]:
 
 def unclosed_array(tb: TextBuffer) -> Element:
     reason = "not valid JSON: the file ends before the array is closed with ']' (is it truncated?)"
-    return Element(None, reason, tb.line_at(tb.pos), 0)
+    return Element(None, reason, tb.line_at(tb.pos), 0, truncated=True)
 
 
 def skip_value(tb: TextBuffer) -> None:

@@ -35,7 +35,7 @@ ROLE_ALIASES: dict[str, str] = {
 
 # Message keys that belong to the OpenAI chat format; anything else is reported once per record.
 OPENAI_MESSAGE_KEYS = frozenset(
-    {"role", "content", "name", "tool_calls", "tool_call_id", "function_call", "weight", "refusal"}
+    {"role", "content", "name", "tool_calls", "tool_call_id", "function_call", "weight", "refusal", "loss_weight"}
 )
 # Roles a plain {"role", "content"} message can take without any further work (a tool result
 # may need linking to its call, so it takes the full path).
@@ -45,11 +45,12 @@ PLAIN_ROLES = frozenset({"system", "user", "assistant"})
 class MessageContext:
     """Per-record state while converting messages: issues and tool-call ids awaiting a result."""
 
-    __slots__ = ("index", "line", "issues", "pending_call_ids", "next_call_number")
+    __slots__ = ("index", "line", "issues", "pending_call_ids", "next_call_number", "role_mapping")
 
-    def __init__(self, index: int, line: int | None) -> None:
+    def __init__(self, index: int, line: int | None, role_mapping: dict[str, str] | None = None) -> None:
         self.index = index
         self.line = line
+        self.role_mapping = role_mapping  # the user's own role names, checked before ROLE_ALIASES
         self.issues: list[RecordIssue] = []
         self.pending_call_ids: list[str] = []
         self.next_call_number = 0
@@ -92,10 +93,14 @@ def flatten_content(value: Any, where: str, ctx: MessageContext) -> str:
                 texts.append(part)
             elif isinstance(part, dict) and isinstance(part.get("text"), str):
                 texts.append(part["text"])
+            elif isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("value"), str):
+                texts.append(part["value"])  # LLaMA-Factory v1's typed parts: {"type": "text", "value": ...}
             elif isinstance(part, dict):
                 left_out.append(str(part.get("type", "untyped")))
             else:
                 texts.append(to_json_text(part))
+        if len(value) == 1 and len(texts) == 1 and isinstance(value[0], dict):
+            return texts[0]  # one typed text part (OpenAI content parts, LLaMA-Factory v1): nothing changed
         note = f"; left out non-text parts: {', '.join(left_out)}" if left_out else ""
         ctx.add(
             "non_string_content",
@@ -130,7 +135,8 @@ def to_json_text(value: Any) -> str:
 
 def normalize_role(written: Any, where: str, ctx: MessageContext) -> str:
     if isinstance(written, str):
-        canonical = ROLE_ALIASES.get(written.strip().lower())
+        key = written.strip().lower()
+        canonical = (ctx.role_mapping or {}).get(key) or ROLE_ALIASES.get(key)
         if canonical is not None:
             return canonical
         ctx.add(
@@ -191,7 +197,7 @@ def convert_openai_message(item: Any, position: int, ctx: MessageContext) -> Mes
     if type(item) is dict and len(item) == 2:  # the common case, kept cheap: 100k records/s matter
         role = item.get("role")
         content = item.get("content")
-        if type(content) is str and role in PLAIN_ROLES:
+        if type(content) is str and role in PLAIN_ROLES and ctx.role_mapping is None:
             return Message(role=role, content=content)
     where = f"message {position}"
     if not isinstance(item, dict):
@@ -230,7 +236,9 @@ def convert_openai_message(item: Any, position: int, ctx: MessageContext) -> Mes
         name=name if isinstance(name, str) else None,
         tool_calls=tool_calls,
         tool_call_id=tool_call_id,
-        weight=read_weight(item.get("weight"), where, ctx) if "weight" in item else None,
+        weight=read_weight(item.get("weight", item.get("loss_weight")), where, ctx)
+        if "weight" in item or "loss_weight" in item  # loss_weight: LLaMA-Factory v1's name for it
+        else None,
     )
 
 

@@ -3,7 +3,10 @@
 Memory is bounded by the largest record: JSON Lines is read in big binary blocks split on
 newlines, JSON arrays element by element, CSV row by row, Parquet batch by batch. Every
 record that cannot be used still comes out, as a ParsedRecord with conversation=None and
-an issue naming its line (or array index) and the reason.
+an issue naming its line (or array index) and the reason. A reader that has to stop before the
+end of the file (the record limit, bytes that do not decode, a damaged gzip stream, a broken JSON
+structure, text after the JSON array) yields one last ParsedRecord with `ends_reading=True`: it is
+not a record, and whatever followed in the file was not read.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from backend.core.ingest.tabular import (
 
 BLOCK_BYTES = 4 << 20  # JSON Lines in UTF-8: bytes split on newlines, bigger blocks mean fewer Python steps
 TEXT_BLOCK_BYTES = 1 << 20  # decoded text (JSON, CSV, other encodings): smaller, as each block is copied
+TRUNCATED_LAST_LINE = "the last line stops in the middle of a JSON value"
 
 
 def iter_records(
@@ -82,6 +86,7 @@ def limit_records(records: Iterator[ParsedRecord], max_records: int | None) -> I
                     "too_many_records",
                     f"reading stopped after {max_records:,} records, the most allowed; "
                     "the records from here on were not read.",
+                    ends_reading=True,
                 )
                 return
             yield record
@@ -97,7 +102,10 @@ def parse_json_line(
     try:
         raw = orjson.loads(text)
     except orjson.JSONDecodeError as exc:
-        return make_failed_record(index, line, *explain_bad_line(text, exc, terminated), byte_offset=offset)
+        code, message = explain_bad_line(text, exc, terminated)
+        # a last line cut in the middle of its value: the file is truncated, not one more record
+        cut = not terminated and message.startswith(TRUNCATED_LAST_LINE)
+        return make_failed_record(index, line, code, message, byte_offset=offset, ends_reading=cut)
     conversation, issues = to_conversation(raw, index=index, line=line, options=options)
     return ParsedRecord(index, line, raw, conversation, issues, offset)
 
@@ -112,7 +120,7 @@ def explain_bad_line(text: bytes | str, exc: orjson.JSONDecodeError, terminated:
                 "save the file as UTF-8."
             )
     if not terminated and exc.msg.startswith("unexpected end of data"):
-        return "invalid_json", "the last line stops in the middle of a JSON value: the file looks truncated."
+        return "invalid_json", TRUNCATED_LAST_LINE + ": the file looks truncated."
     return "invalid_json", f"not valid JSON: {exc.msg} at character {exc.colno} of the line."
 
 
@@ -202,12 +210,14 @@ def make_stream_failure(
             "invalid_encoding",
             f"the byte at offset {exc.offset:,} is not valid {exc.encoding}; reading stopped there. "
             "Save the file as UTF-8 and upload it again.",
+            ends_reading=True,
         )
     return make_failed_record(
         index,
         line,
         "damaged_file",
         f"{exc.reason}; reading stopped after {exc.offset:,} decompressed bytes.",
+        ends_reading=True,
     )
 
 
@@ -234,12 +244,17 @@ def iter_json(path: Path, info: FileInfo, options: IngestOptions) -> Iterator[Pa
                         f"{where}the record is {element.size:,} characters long, over the limit of "
                         f"{options.max_line_bytes:,}; it was not read.",
                     )
-                elif element.error is not None:
-                    yield make_failed_record(index, None, "invalid_json", where + element.error)
+                elif element.error is not None:  # a file cut inside the array ends the reading there
+                    yield make_failed_record(
+                        index, None, "invalid_json", where + element.error, ends_reading=element.truncated
+                    )
                 else:
                     conversation, issues = to_conversation(
                         element.value, index=index, line=None, options=options
                     )
+                    if element.comma_missing:
+                        message = f"{where}a comma is missing between this record and the one before it."
+                        issues = (make_issue(index, None, "missing_comma", message, "warning"), *issues)
                     yield ParsedRecord(index, None, element.value, conversation, issues)
                 index += 1
             if info.container == "json_array" and not buffer.rest_is_blank():
@@ -249,10 +264,15 @@ def iter_json(path: Path, info: FileInfo, options: IngestOptions) -> Iterator[Pa
                     "trailing_data",
                     f"there is more text after the JSON array ends (line {buffer.line_at(buffer.pos)}); "
                     "it was not read. A JSON file holds one array; for one record per line, use JSON Lines.",
+                    ends_reading=True,
                 )
         except JsonStructureError as exc:
             yield make_failed_record(
-                index, None, "invalid_json", f"the file's JSON structure is broken: {exc}."
+                index,
+                None,
+                "invalid_json",
+                f"the file's JSON structure is broken: {exc}; reading stopped there.",
+                ends_reading=True,
             )
         except (UndecodableBytesError, DamagedStreamError) as exc:
             yield make_stream_failure(exc, index, None, info)

@@ -25,6 +25,10 @@ MAPPABLE_FIELDS: tuple[str, ...] = (
     "chosen",
     "rejected",
     "text",
+    # preference layouts
+    "label",
+    "chosen_messages",
+    "rejected_messages",
 )
 
 
@@ -33,6 +37,9 @@ class IngestOptions:
     # CSV/TSV/Parquet (and, harmlessly, JSON records): canonical field -> column name, e.g.
     # {"prompt": "question", "completion": "answer"} or {"messages": "conversation_json"}.
     column_mapping: dict[str, str] | None = None
+    # Role names as written (lower case) -> canonical role, e.g. {"bot": "assistant", "customer": "user"}:
+    # checked before the built-in aliases (human, gpt, model...). See ingest/mapping.py.
+    role_mapping: dict[str, str] | None = None
     max_line_bytes: int = 64 * 1024 * 1024  # a longer line is reported as a record issue, not loaded whole
     max_records: int | None = None  # stop with a clear issue after this many records
     # A gzip upload may expand to at most this many bytes: a tiny "gzip bomb" must not keep a worker
@@ -66,6 +73,9 @@ class ParsedRecord:
     conversation: Conversation | None  # None when the record cannot be used
     issues: tuple[RecordIssue, ...]  # everything wrong with this record, may be empty
     byte_offset: int | None = None  # start of the record's line, when line-oriented and uncompressed
+    # True for the marker a reader yields when it stops early (record limit, undecodable bytes, damaged
+    # gzip, broken JSON structure, text after the array): no record, but the rest of the file is unread.
+    ends_reading: bool = False
 
 
 DEFAULT_OPTIONS = IngestOptions()
@@ -99,7 +109,9 @@ def make_failed_record(
     *,
     raw: Any = None,
     byte_offset: int | None = None,
+    ends_reading: bool = False,
 ) -> ParsedRecord:
-    """A record that cannot be used, carrying the one reason why."""
+    """A record that cannot be used, carrying the one reason why (or, with `ends_reading`, the marker
+    of where and why reading stopped)."""
     issue = make_issue(index, line, code, message)
-    return ParsedRecord(index, line, raw, None, (issue,), byte_offset)
+    return ParsedRecord(index, line, raw, None, (issue,), byte_offset, ends_reading)

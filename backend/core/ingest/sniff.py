@@ -196,6 +196,8 @@ def detect_container(
             'JSON Lines file of objects such as {"messages": [...]}.',
             kind="json_scalar",
         )
+    if records_follow_a_bad_first_line(text, is_complete):
+        return "jsonl", None  # the first line is reported as a record that is not JSON; the rest is read
     tabular = check_tabular_header(text, is_complete, options)
     if tabular is not None:
         return tabular, None
@@ -241,6 +243,20 @@ def is_jsonl(path: Path, compression: Compression, encoding: str, text: str, is_
     return detect_format(record) is not SourceFormat.UNKNOWN or not any(
         isinstance(value, list) and value and isinstance(value[0], dict) for value in record.values()
     )
+
+
+def records_follow_a_bad_first_line(text: str, is_complete: bool) -> bool:
+    """JSON Lines whose first line is not JSON (a title, a note) but whose next lines are records.
+
+    The next line must be a JSON object, and so must at least half of the (up to) five after the first.
+    """
+    lines = [line for line in text.split("\n") if line.strip()]
+    if not is_complete and not text.endswith("\n"):
+        lines = lines[:-1]  # the head cut the last line short
+    following = lines[1:6]
+    if not following or parses_as_object(lines[0].encode()) or not parses_as_object(following[0].encode()):
+        return False
+    return 2 * sum(parses_as_object(line.encode()) for line in following) >= len(following)
 
 
 def is_next_line_an_object(path: Path, compression: Compression, encoding: str) -> bool:

@@ -93,21 +93,45 @@ class DamagedStreamError(Exception):
         self.reason = reason
 
 
-class CheckedReader:
-    """A read() wrapper that turns gzip/zlib failures into DamagedStreamError."""
+GZIP_PIECE = 64 * 1024  # gzip loses the piece it was decompressing when the stream breaks: keep it small
 
-    __slots__ = ("stream", "offset", "limit")
+
+class CheckedReader:
+    """A read() wrapper that turns gzip/zlib failures into DamagedStreamError.
+
+    A gzip stream is read in small pieces, and when it breaks the pieces read before the damage
+    are returned first; the error comes with the next read. So a cut-off download still yields
+    every record up to the cut.
+    """
+
+    __slots__ = ("stream", "offset", "limit", "pending", "in_pieces")
 
     def __init__(self, stream: BinaryIO, limit: int | None = None) -> None:
         self.stream = stream
         self.offset = 0
         self.limit = limit  # most decompressed bytes allowed (gzip); None: no limit
+        self.pending: DamagedStreamError | None = None
+        self.in_pieces = isinstance(stream, gzip.GzipFile)
 
     def read(self, size: int) -> bytes:
-        try:
-            data = self.stream.read(size)
-        except (EOFError, OSError, zlib.error) as exc:
-            raise DamagedStreamError(self.offset, describe_damage(exc)) from exc
+        if self.pending is not None:
+            raise self.pending
+        pieces: list[bytes] = []
+        got = 0
+        while True:
+            try:
+                piece = self.stream.read(min(GZIP_PIECE, size - got) if self.in_pieces else size)
+            except (EOFError, OSError, zlib.error) as exc:
+                error = DamagedStreamError(self.offset + got, describe_damage(exc))
+                if not pieces:
+                    raise error from exc
+                self.pending = error
+                break
+            pieces.append(piece)
+            got += len(piece)
+            if not self.in_pieces or not piece or got >= size:
+                break
+        data = pieces[0] if len(pieces) == 1 else b"".join(pieces)
         self.offset += len(data)
         if self.limit is not None and self.offset > self.limit:
             raise PayloadTooLargeError(

@@ -9,6 +9,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -49,14 +50,14 @@ def validate_mapping(columns: list[str], options: IngestOptions) -> None:
     mapping = options.column_mapping
     if not mapping:
         return
-    unknown_fields = [f for f in mapping if f not in MAPPABLE_FIELDS]
+    unknown_fields = [f for f in mapping if f not in MAPPABLE_FIELDS and f not in ("role", "content")]
     if unknown_fields:
         raise InvalidInputError(
             f"The column mapping names unknown field(s) {', '.join(unknown_fields)}; "
             f"fields that can be mapped are: {', '.join(MAPPABLE_FIELDS)}.",
             fields=unknown_fields,
         )
-    missing = [c for c in mapping.values() if c not in columns]
+    missing = [c for f, c in mapping.items() if c not in columns and f not in ("role", "content")]
     if missing:
         raise InvalidInputError(
             f"The column mapping names column(s) {', '.join(map(repr, missing))} that the file does "
@@ -81,7 +82,7 @@ def infer_mapping(columns: list[str]) -> dict[str, str]:
 def options_for_columns(columns: list[str], options: IngestOptions) -> IngestOptions:
     if options.column_mapping:
         return options
-    return IngestOptions(infer_mapping(columns), options.max_line_bytes, options.max_records)
+    return replace(options, column_mapping=infer_mapping(columns))  # every other option kept
 
 
 def check_tabular_header(text: str, is_complete: bool, options: IngestOptions) -> Container | None:

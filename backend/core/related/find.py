@@ -1,8 +1,7 @@
 """find_related: the exact, near-duplicate and shared-prompt groups of a stored dataset.
 
-The groups are recomputed from the store with the analysis's own rules (backend.core.dedup): the
-same fingerprints, the same MinHash text (system prompts left out) and the same banding, so the
-counts equal the report's; the report only lists the first few groups, this lists them all.
+The groups are the ones the analysis found and wrote beside the store (backend.core.analysis.lists):
+the report lists only the first few, this gives them all, as store positions.
 """
 
 from __future__ import annotations
@@ -15,19 +14,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from backend.core.analysis.store import StoredExample, count_examples, read_examples
+from backend.core.analysis.lists import DUPLICATE_KINDS
+from backend.core.analysis.store import StoredExample, record_numbers_array
 from backend.core.conversation import Conversation, Message, SourceFormat
-from backend.core.dedup import (
-    conversation_fingerprint,
-    conversation_text,
-    duplicate_records,
-    group_exact_duplicates,
-    group_near_duplicates,
-    minhash_band_keys,
-    prompt_fingerprint,
-)
-
-BATCH = 2000
+from backend.core.dedup import duplicate_records
+from backend.core.errors import NotFoundError
 
 
 @dataclass(frozen=True)
@@ -38,7 +29,7 @@ class RelatedExamples:
     record_numbers: npt.NDArray[np.int64]  # position -> record number in the uploaded file
     exact: list[list[int]]  # the same conversation; the first member is the first occurrence
     near: list[list[int]]  # near-duplicates, later exact copies left out (as the report lists them)
-    prompt: list[list[int]]  # every example sharing one prompt (system and user turns), answers aside
+    prompt: list[list[int]]  # one example of each different answer to a shared prompt (system and user turns)
 
     def components(self) -> npt.NDArray[np.int64]:
         """For each position, the first position of its related set (exact, near or prompt, transitively)."""
@@ -75,42 +66,29 @@ def example_conversation(example: StoredExample | dict[str, Any], index: int = 0
 
 
 def find_related(store_dir: Path, on_progress: Callable[[int, int], None] | None = None) -> RelatedExamples:
-    """One pass over the store: fingerprints and MinHash band keys per example, then the groups."""
-    total = count_examples(store_dir)
-    record_numbers = np.zeros(total, dtype=np.int64)
-    fingerprints = np.zeros(total, dtype=np.uint64)
-    prompts = np.zeros(total, dtype=np.uint64)  # 0: no prompt (no user turn)
-    band_parts: list[npt.NDArray[np.uint64]] = []
-    for start in range(0, total, BATCH):
-        batch = read_examples(store_dir, start, BATCH)
-        texts: list[str] = []
-        for offset, example in enumerate(batch):
-            conv = example_conversation(example)
-            record_numbers[start + offset] = example.index
-            fingerprints[start + offset] = conversation_fingerprint(conv)
-            prompts[start + offset] = prompt_fingerprint(conv) or 0
-            texts.append(conversation_text(conv, include_system=False))
-        band_parts.append(minhash_band_keys(texts))
-        if on_progress is not None:
-            on_progress(start + len(batch), total)
-    exact = group_exact_duplicates(fingerprints)
-    near: list[list[int]] = []
-    if total:
-        near = group_near_duplicates(np.concatenate(band_parts), exclude=duplicate_records(exact))
-    return RelatedExamples(
-        size=total,
-        record_numbers=record_numbers,
-        exact=exact,
-        near=near,
-        prompt=_groups_by_key(prompts),
-    )
+    """Every exact, near and prompt group of the store, read from the complete lists its analysis wrote.
+
+    The lists are the analysis's own groups (near-duplicates verified pair by pair), so what a fix or a
+    split sees is exactly what the report counts; nothing is recomputed.
+    """
+    record_numbers = record_numbers_array(store_dir)
+    groups = {kind: _stored_groups(store_dir, kind, record_numbers) for kind in DUPLICATE_KINDS}
+    if on_progress is not None:
+        on_progress(int(record_numbers.size), int(record_numbers.size))
+    return RelatedExamples(size=int(record_numbers.size), record_numbers=record_numbers, exact=groups["exact"],
+                           near=groups["near"], prompt=groups["prompt"])
 
 
-def _groups_by_key(keys: npt.NDArray[np.uint64]) -> list[list[int]]:
-    """Positions sharing a nonzero key, as groups of two or more."""
-    has_key = np.flatnonzero(keys != 0)
-    groups = group_exact_duplicates(keys[has_key])
-    return [[int(has_key[p]) for p in group] for group in groups]
+def _stored_groups(store_dir: Path, kind: str, record_numbers: npt.NDArray[np.int64]) -> list[list[int]]:
+    """One kind's groups as store positions (record numbers ascend in the store, so a search finds each)."""
+    offsets_file = store_dir / f"duplicates-{kind}-offsets.npy"
+    if not offsets_file.exists():
+        raise NotFoundError("This dataset's duplicate groups are not stored (it was analysed by an older "
+                            "version): run the analysis again.", code="store_not_found")
+    offsets = np.load(offsets_file)
+    members = np.load(store_dir / f"duplicates-{kind}-members.npy")[:, 0]
+    positions = np.searchsorted(record_numbers, members)
+    return [positions[a:b].tolist() for a, b in zip(offsets[:-1].tolist(), offsets[1:].tolist(), strict=True)]
 
 
 def link_groups(size: int, groups: Iterable[Sequence[int]]) -> npt.NDArray[np.int64]:

@@ -7,6 +7,16 @@ bridge is used only when the tokenizer has that shape and, when built, only afte
 the Hugging Face tokenizer's ids on a probe of awkward strings; otherwise the caller keeps the
 Hugging Face tokenizer. On the project's reference data and 30,000 random strings the ids were
 identical for all three tokenizers.
+
+One difference between the engines is structural, not a matter of probes: tiktoken emits a whole
+pre-tokenized piece as one token whenever the piece is in the vocabulary, while Hugging Face's BPE
+only ever reaches a token through its merge rules. Llama 3.2's tokenizer.json holds 588 tokens that
+its own merges cannot reach (" Arthropoda" is a token, yet " Arthropoda" encodes as " Ar", "throp",
+"oda"), so tiktoken would count such a word as 1 token where the model's tokenizer counts 3. A token
+the merges cannot build from its own bytes can never appear in Hugging Face's output (the merges
+inside a token's span do not depend on what lies around it), so the bridge leaves exactly those
+tokens out of tiktoken's ranks: `unreachable_tokens` finds them by running the model's own BPE on
+every vocabulary entry.
 """
 
 from __future__ import annotations
@@ -14,7 +24,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +47,7 @@ PROBE_TEXTS: tuple[str, ...] = (
     "<|im_start|>user\n<|endoftext|><|begin_of_text|>[INST] </s> <think>a</think><tool_call>x",
     "1234567890 12 345 6789 a1b2c3 ...... ---- ____ ==== ////",
     '{"name": "get_weather", "arguments": {"city": "Paris", "days": 3}}',
+    "the Chordata phylum and the Arthropoda phylum",  # " Arthropoda": a Llama 3.2 token its merges never build
 )
 
 
@@ -65,7 +76,8 @@ def bridge_tokenizer_json(path: Path, reference: Tokenizer) -> Callable[[str], i
     normalizer = spec.get("normalizer")
     if pattern is None or model.get("type") != "BPE" or normalizer not in (None, {"type": "NFC"}):
         return None
-    ranks = _ranks(model["vocab"].items())
+    unreachable = unreachable_tokens(reference, model["vocab"])
+    ranks = _ranks((t, rank) for t, rank in model["vocab"].items() if t not in unreachable)
     added = _plain_added_tokens(spec.get("added_tokens") or [])
     if ranks is None or added is None:
         return None
@@ -77,13 +89,25 @@ def bridge_gguf_vocab(
     tokens: Sequence[str], token_types: Sequence[int], reference: Tokenizer
 ) -> Callable[[str], int] | None:
     """A fast counting function for a GGUF "smollm" byte-level BPE vocabulary, or None."""
-    ranks = _ranks(
-        (t, i) for i, (t, kind) in enumerate(zip(tokens, token_types, strict=True)) if kind == _NORMAL_TOKEN
-    )
+    normal = [(t, i) for i, (t, kind) in enumerate(zip(tokens, token_types, strict=True)) if kind == _NORMAL_TOKEN]
+    unreachable = unreachable_tokens(reference, [t for t, _ in normal])
+    ranks = _ranks((t, i) for t, i in normal if t not in unreachable)
     if ranks is None:
         return None
     encoding = tiktoken.Encoding("smollm2", pat_str=_SMOLLM_PATTERN, mergeable_ranks=ranks, special_tokens={})
     return _verified(encoding, reference, nfc=False, added=[])
+
+
+def unreachable_tokens(reference: Tokenizer, vocabulary: Iterable[str]) -> frozenset[str]:
+    """The vocabulary entries (byte-level strings) that the tokenizer's own merges never produce.
+
+    The reference's BPE model alone (no normaliser, pre-tokenizer or added tokens) encodes each
+    entry as one piece: an entry it splits into several tokens is unreachable.
+    """
+    entries = [t for t in vocabulary if len(t) > 1]
+    bare = Tokenizer(reference.model)
+    encoded = bare.encode_batch_fast(entries, add_special_tokens=False)
+    return frozenset(t for t, e in zip(entries, encoded, strict=True) if len(e) != 1)
 
 
 def _split_pattern(pre_tokenizer: Any) -> str | None:

@@ -8,6 +8,11 @@ are allowed, is downloaded into it.
 
 When a tokenizer cannot be had, the count is an estimate, and says so: the exact cl100k_base
 count times a per-family factor (see ESTIMATE_FACTORS).
+
+Nothing is downloaded unless the caller allows it (`allow_download`; a server's workers follow
+ALLOW_TOKENIZER_DOWNLOAD, off by default). A repo of a packaged family (Qwen/Qwen3-*, ...) is counted
+with the packaged tokenizer; when downloads are allowed, the repo's own tokenizer.json is fetched and
+the packaged one is used only if it is equal to it (equality.py), else the repo's file counts.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from tokenizers import Tokenizer
 
 from backend.core.errors import InvalidInputError
 from backend.core.tokens.counter import CountTexts, TokenCounter, TokenizerInfo, scaled
+from backend.core.tokens.equality import tokenizers_equal
 from backend.core.tokens.gguf_vocab import read_gguf_vocab, tokenizer_from_gguf
 from backend.core.tokens.hf_bridge import bridge_gguf_vocab, bridge_tokenizer_json
 from backend.core.tokens.openai_encodings import OPENAI_ENCODINGS, load_openai_encoding
@@ -172,8 +178,10 @@ def _repo_counter(repo_id: str, *, allow_download: bool) -> TokenCounter:
     kin = next(((fam, same) for pattern, fam, same in _REPO_FAMILIES if pattern.match(repo_id)), None)
     if kin is not None and kin[1]:
         packaged = get_counter(kin[0])
-        if packaged.info.exact:
-            return packaged.with_info(TokenizerInfo(repo_id, packaged.info.counted_with, exact=True))
+        same = _same_as_packaged(repo_id, kin[0]) if allow_download else None
+        if packaged.info.exact and same is not False:  # None: not checked (no download), the family's
+            checked = " (checked equal to the repo's tokenizer.json)" if same else ""
+            return packaged.with_info(TokenizerInfo(repo_id, packaged.info.counted_with + checked, exact=True))
     try:
         count_texts = _load_repo_tokenizer(repo_id, local_only=not allow_download)
     except Exception as exc:  # offline, network, gated repo, no tokenizer.json: all end in an estimate
@@ -219,14 +227,33 @@ def _hf_count_texts(tokenizer: Tokenizer) -> CountTexts:
 
 def _load_repo_tokenizer(repo_id: str, *, local_only: bool) -> CountTexts:
     """The repo's tokenizer.json from the Hugging Face cache, downloading it unless `local_only`."""
+    return _count_texts_for_file(_repo_tokenizer_file(repo_id, local_only=local_only))
+
+
+def _repo_tokenizer_file(repo_id: str, *, local_only: bool) -> Path:
+    from huggingface_hub import hf_hub_download
+
+    # HF_ENDPOINT (a mirror, or a local stand-in in tests) is read per call, not once at import.
+    endpoint = os.environ.get("HF_ENDPOINT") or None
+    return Path(hf_hub_download(repo_id, "tokenizer.json", local_files_only=local_only, endpoint=endpoint))
+
+
+def _same_as_packaged(repo_id: str, family: str) -> bool | None:
+    """Whether the repo's own tokenizer (downloaded) equals the packaged one of its family; None when
+    the repo's file cannot be had (offline, gated), so nothing could be compared."""
+    packaged_path = _packaged_path(PACKAGED_TOKENIZERS[family])
     try:
-        from huggingface_hub import hf_hub_download
-    except ImportError:
-        if local_only:
-            raise LookupError("huggingface_hub is not installed, so there is no cache to look in") from None
-        return _hf_count_texts(Tokenizer.from_pretrained(repo_id))
-    path = hf_hub_download(repo_id, "tokenizer.json", local_files_only=local_only)
-    return _count_texts_for_file(Path(path))
+        repo_file = _repo_tokenizer_file(repo_id, local_only=False)
+    except Exception:
+        return None
+    if packaged_path is None:
+        return None
+    packaged = (
+        tokenizer_from_gguf(read_gguf_vocab(packaged_path), packaged_path.name)
+        if packaged_path.suffix == ".gguf"
+        else Tokenizer.from_file(str(packaged_path))
+    )
+    return tokenizers_equal(Tokenizer.from_file(str(repo_file)), packaged)
 
 
 def _packaged_path(packaged: PackagedTokenizer) -> Path | None:

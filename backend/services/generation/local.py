@@ -39,8 +39,9 @@ def load_local_model(model_dir: Path) -> tuple[Any, Any]:
                 from transformers import AutoModelForCausalLM, AutoTokenizer
             except ImportError:
                 raise UnavailableError(
-                    "The embedded model needs torch and transformers, which this server does not have: install "
-                    "them (pip install torch transformers gguf) or pick another provider.",
+                    "The embedded model needs torch and transformers, which this server's workers do not have: "
+                    "install them into the server's environment (pip install torch transformers gguf; a checkout's "
+                    "`make install-test` does), or pick another provider.",
                     code="local_model_unavailable") from None
             from backend.services.packaged_models import ensure_smollm2
 

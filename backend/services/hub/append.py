@@ -24,12 +24,11 @@ from backend.core.dedup import conversation_fingerprint
 from backend.core.errors import ConflictError
 from backend.core.export import iter_store
 from backend.core.related import example_conversation
-from backend.services import storage
 from backend.services.hub.card import update_card
 from backend.services.hub.client import check_repo_id, hub_errors, open_api, repo_page
 from backend.services.hub.parquet import SplitFiles, canonical_example, to_row
 from backend.services.hub.payloads import AppendPayload, require_token, validate
-from backend.services.hub.push import full_repo_id
+from backend.services.hub.push import full_repo_id, store_path
 from backend.services.hub.reading import load_snapshot
 from backend.services.tasks.context import TaskContext
 from backend.settings import Settings
@@ -40,8 +39,7 @@ def run_hub_append(ctx: TaskContext, payload: dict[str, Any], settings: Settings
     request = validate(AppendPayload, payload)
     settings = settings or Settings()
     token = require_token(ctx, "add rows to a Hub dataset")
-    return append_store(ctx, request, storage.store_dir(settings, request.dataset_id), token=token,
-                        endpoint=settings.hf_endpoint)
+    return append_store(ctx, request, store_path(ctx, request.store), token=token, endpoint=settings.hf_endpoint)
 
 
 def append_store(ctx: TaskContext, request: AppendPayload, store_dir: Path, *, token: str,

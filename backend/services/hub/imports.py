@@ -3,6 +3,7 @@
 The rows are written as JSON Lines, as they are (null fields left out), into the new dataset version's
 upload file; the product then analyses that file exactly like an upload, with the same limits: the file
 may not grow past MAX_UPLOAD_BYTES, and the analysis reads at most MAX_RECORDS records (saying so).
+As a task (kind "hub_import", `run_import_version`), its on_done records the new dataset (backend.services.versions).
 """
 
 from __future__ import annotations
@@ -16,14 +17,17 @@ from typing import Any
 import orjson
 from datasets import Dataset, load_dataset
 from datasets.exceptions import DatasetsError
+from sqlalchemy.orm import Session
 
 from backend.core.errors import InvalidInputError, PayloadTooLargeError
+from backend.db.models import Task
 from backend.services import storage
 from backend.services.hub.client import check_repo_id, hub_errors, open_api, repo_page
 from backend.services.hub.parquet import drop_nulls
 from backend.services.hub.payloads import HF_TOKEN_SECRET, ImportPayload, validate
 from backend.services.hub.reading import load_snapshot
 from backend.services.tasks.context import TaskContext
+from backend.services.versions import MadeVersion, made_version, record_version, version_options
 from backend.settings import Settings
 
 STORED_NAME = "upload.jsonl"
@@ -38,6 +42,32 @@ def run_hub_import(ctx: TaskContext, payload: dict[str, Any], settings: Settings
     out = storage.upload_path(settings, request.dataset_id, STORED_NAME)
     return import_dataset(ctx, request, out, token=ctx.secret(HF_TOKEN_SECRET), endpoint=settings.hf_endpoint,
                           max_bytes=settings.max_upload_bytes)
+
+
+def run_import_version(ctx: TaskContext, payload: dict[str, Any], settings: Settings | None = None) -> dict[str, Any]:
+    """The hub_import kind's body: run_hub_import, plus the analysis payload of the file written (on_done's)."""
+    settings = settings or Settings()
+    dataset_id = validate(ImportPayload, payload).dataset_id
+    try:
+        result = run_hub_import(ctx, payload, settings)
+    except BaseException:
+        storage.delete_dataset_files(settings, dataset_id)  # the new version's folder holds nothing else
+        raise
+    made = made_version(settings, dataset_id=dataset_id, filename=result["filename"],
+                        stored_name=result["stored_name"], size_bytes=result["bytes"], sha256=result["sha256"],
+                        options=version_options(settings))
+    ctx.status(f"Imported {result['rows']:,} rows; analysing them next")
+    return {**result, "version": made.model_dump()}
+
+
+def on_import_done(session: Session, task: Task, output: dict[str, Any]) -> dict[str, Any]:
+    """The imported dataset's row (origin "hub_import", the repo, revision, config and split) and its analysis."""
+    made = MadeVersion.model_validate(output["version"])
+    detail = {key: output[key] for key in ("repo_id", "url", "revision", "config", "split", "private", "rows")}
+    dataset = record_version(session, task, made, origin="hub_import", parent_id=None,
+                             origin_detail={"repo": detail.pop("repo_id"), **detail})
+    result = {key: value for key, value in output.items() if key != "version"}
+    return {**result, "session_id": dataset.id, "analysis_task_id": dataset.analysis_task_id}
 
 
 def import_dataset(ctx: TaskContext, request: ImportPayload, out_path: Path, *, token: str | None, endpoint: str,

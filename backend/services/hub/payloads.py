@@ -15,6 +15,9 @@ SplitName = Literal["train", "validation", "test"]
 HF_TOKEN_SECRET = "hf_token"  # the name under which a task carries the Hub token (ctx.secret)
 M = TypeVar("M", bound=BaseModel)
 DatasetId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{8,64}$")]  # a storage id (backend.services.storage)
+# Where the examples are read: a path under DATA_DIR (the worker resolves it with ctx.path, which refuses
+# anything outside the storage). The CLI, running the bodies in its own process, passes an absolute path.
+StorePath = Annotated[str, Field(min_length=1, max_length=500)]
 
 
 class _Payload(BaseModel):
@@ -22,7 +25,8 @@ class _Payload(BaseModel):
 
 
 class PushPayload(_Payload):
-    dataset_id: DatasetId  # the dataset version (its analysis store) to push
+    dataset_id: DatasetId  # the dataset version to push
+    store: StorePath  # its current analysis store (backend.services.datasets.store_dir), relative to DATA_DIR
     repo: str  # owner/name, or a bare name for the token's own namespace
     split: list[int] | SplitName = Field(default_factory=lambda: [80, 10, 10])  # percentages, or one split
     private: bool = True
@@ -36,6 +40,7 @@ class PushPayload(_Payload):
 
 class AppendPayload(_Payload):
     dataset_id: DatasetId  # the dataset version whose examples are added
+    store: StorePath  # its current analysis store, relative to DATA_DIR
     repo: str
     split: SplitName = "train"
     note: str | None = None  # said in the card's update line (e.g. "generated with gpt-4o-mini")

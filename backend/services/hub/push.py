@@ -21,7 +21,6 @@ from backend.core.errors import ConflictError, InvalidInputError
 from backend.core.export import iter_store
 from backend.core.related import find_related
 from backend.core.split import SPLIT_NAMES, assign_splits, example_label, shares_from_percentages
-from backend.services import storage
 from backend.services.hub.card import render_card
 from backend.services.hub.client import check_repo_id, hub_errors, open_api, repo_page
 from backend.services.hub.parquet import SplitFiles, to_row
@@ -44,8 +43,7 @@ def run_hub_push(ctx: TaskContext, payload: dict[str, Any], settings: Settings |
     request = validate(PushPayload, payload)
     settings = settings or Settings()
     token = require_token(ctx, "push a dataset to the Hub")
-    return push_store(ctx, request, storage.store_dir(settings, request.dataset_id), token=token,
-                      endpoint=settings.hf_endpoint)
+    return push_store(ctx, request, store_path(ctx, request.store), token=token, endpoint=settings.hf_endpoint)
 
 
 def push_store(ctx: TaskContext, request: PushPayload, store_dir: Path, *, token: str,
@@ -101,6 +99,15 @@ def push_store(ctx: TaskContext, request: PushPayload, store_dir: Path, *, token
     ctx.artifact("hub_repo", {"repo_id": repo_id, "commit": commit.oid, "url": result["url"]})
     ctx.metrics({"rows_pushed": sum(splits.values())})
     return result
+
+
+def store_path(ctx: TaskContext, relative: str) -> Path:
+    """The payload's analysis store on this machine (reading a missing one is `store_not_found`)."""
+    try:
+        return ctx.path(relative)
+    except ValueError:
+        raise InvalidInputError("The dataset's store must be a path inside the storage.", code="invalid_payload",
+                                field="store") from None
 
 
 def full_repo_id(api: HfApi, repo_id: str) -> str:

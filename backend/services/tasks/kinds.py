@@ -110,6 +110,33 @@ register(TaskKind(
     summarize="backend.services.analysis_task:summarize", on_done="backend.services.analysis_task:on_done",
     on_end="backend.services.analysis_task:on_end", what="analyses"))
 
+# --- synthetic data generation (issue 11): one kind per mode, and generate-then-push for seed 000's Hub variants.
+# A retried attempt resumes from the rows already written and rewrites only its own files and the new dataset's
+# upload; on_done records the dataset and queues its analysis.
+for _mode in ("inputs", "examples", "view", "questions"):
+    register(TaskKind(
+        name=f"generation_{_mode}", queue="generation", retry_when_lost=True, pass_settings=True,
+        body=f"backend.services.generation.dataset_task:run_{_mode}_task",
+        on_done="backend.services.generation.dataset_task:on_generated", what="generation tasks"))
+register(TaskKind(
+    name="generation_hub", queue="generation", retry_when_lost=True, pass_settings=True,
+    body="backend.services.generation.hub_task:run_generate_and_push",
+    on_done="backend.services.generation.dataset_task:on_generated", what="generation tasks"))
+# --- datasets out (issue 12): fixed versions and the Hub. Each writes only its own folder (the new version's, or
+# its work directory), so an attempt lost with its worker is run again; a push re-run replaces the data in one
+# commit and an append re-run leaves out the rows it already added.
+register(TaskKind(
+    name="fix", queue="analysis", body="backend.services.fix_task:run_fix", retry_when_lost=True,
+    on_done="backend.services.fix_task:on_done", what="fixed versions", pass_settings=True))
+register(TaskKind(
+    name="hub_push", queue="hub", body="backend.services.hub.push:run_hub_push", retry_when_lost=True,
+    what="Hub pushes", pass_settings=True))
+register(TaskKind(
+    name="hub_append", queue="hub", body="backend.services.hub.append:run_hub_append", retry_when_lost=True,
+    what="Hub appends", pass_settings=True))
+register(TaskKind(
+    name="hub_import", queue="hub", body="backend.services.hub.imports:run_import_version", retry_when_lost=True,
+    on_done="backend.services.hub.imports:on_import_done", what="Hub imports", pass_settings=True))
 # --- training (issue 13): runs in the product (CPU-sized models on "training", GPU-sized ones on "gpu"; never
 # retried: a lost run ends ERROR with its last checkpoint kept) ---
 register(TaskKind(

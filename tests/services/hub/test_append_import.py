@@ -48,6 +48,10 @@ def alpaca_part(tmp_path: Path, name: str, start: int, stop: int) -> Path:
     return path
 
 
+# append_store is given its store apart: the payload's dataset id and store are what the task body would resolve.
+APPENDED = {"dataset_id": "unused-here", "store": "passed-apart"}
+
+
 def fingerprints(store: Path) -> list[int]:
     return [conversation_fingerprint(example_conversation(e)) for _, e in iter_store(store)]
 
@@ -55,7 +59,7 @@ def fingerprints(store: Path) -> list[int]:
 def push(ctx: LocalContext, hub: HubStandIn, store_report: tuple[Path, Any], repo: str,
          **fields: Any) -> dict[str, Any]:
     store, report = store_report
-    request = PushPayload(dataset_id="unused-here", repo=repo, card=card_facts(report), **fields)
+    request = PushPayload(dataset_id="unused-here", store=str(store), repo=repo, card=card_facts(report), **fields)
     return push_store(ctx, request, store, token="alice-write", endpoint=hub.url)
 
 
@@ -71,7 +75,7 @@ def test_append_drops_what_the_repo_has_and_keeps_counts_right(tmp_path: Path, h
             expected_new.append(fp)
     assert 350 < len(expected_new) < 399  # the overlap, and alpaca's own repeats, are not added again
 
-    result = append_store(ctx, AppendPayload(dataset_id="unused-here", repo="alice/alpaca", split="train",
+    result = append_store(ctx, AppendPayload(**APPENDED, repo="alice/alpaca", split="train",
                                              note="more instructions"),
                           more_store, token="alice-write", endpoint=hub.url)
     assert result["added"] == len(expected_new)
@@ -86,7 +90,7 @@ def test_append_drops_what_the_repo_has_and_keeps_counts_right(tmp_path: Path, h
     assert f"{len(expected_new):,} examples added to train" in back["text"]
     assert f"| train | {expected_counts['train']:,} |" in back["text"]
 
-    again = append_store(ctx, AppendPayload(dataset_id="unused-here", repo="alice/alpaca", split="train"),
+    again = append_store(ctx, AppendPayload(**APPENDED, repo="alice/alpaca", split="train"),
                          more_store, token="alice-write", endpoint=hub.url)
     assert (again["added"], again["commit"]) == (0, None)  # all there already: no commit at all
     assert len(hub.repo("alice/alpaca").commits) == 3
@@ -99,7 +103,7 @@ def test_append_refuses_a_repo_that_changed_meanwhile_or_holds_other_data(tmp_pa
     other = analyse(tmp_path, "openai_cookbook_toy_chat_fine_tuning.jsonl")
     hub.fail_next("commit", 412, "A commit has happened since. Please refresh and try again.")
     with pytest.raises(ConflictError) as raced:
-        append_store(ctx, AppendPayload(dataset_id="x" * 10, repo="alice/raced"), other[0], token="alice-write",
+        append_store(ctx, AppendPayload(**APPENDED, repo="alice/raced"), other[0], token="alice-write",
                      endpoint=hub.url)
     assert raced.value.code == "hub_repo_changed"
 
@@ -108,7 +112,7 @@ def test_append_refuses_a_repo_that_changed_meanwhile_or_holds_other_data(tmp_pa
     pq.write_table(table, buffer)
     hub.add_repo("alice/labels", private=True, files={"data/train-00000-of-00001.parquet": buffer.getvalue()})
     with pytest.raises(ConflictError) as not_chat:
-        append_store(ctx, AppendPayload(dataset_id="x" * 10, repo="alice/labels"), other[0], token="alice-write",
+        append_store(ctx, AppendPayload(**APPENDED, repo="alice/labels"), other[0], token="alice-write",
                      endpoint=hub.url)
     assert not_chat.value.code == "hub_repo_not_appendable"
 
@@ -122,7 +126,7 @@ def test_append_to_a_repo_without_a_card_lists_its_files(tmp_path: Path, hub: Hu
     pq.write_table(table, buffer)
     hub.add_repo("alice/plain", private=True, files={"train.parquet": buffer.getvalue()})
     small_store, _ = analyse(tmp_path, "llamafactory_pr5606_openai_training_data_blank_lines.jsonl")
-    result = append_store(ctx, AppendPayload(dataset_id="x" * 10, repo="alice/plain"), small_store,
+    result = append_store(ctx, AppendPayload(**APPENDED, repo="alice/plain"), small_store,
                           token="alice-write", endpoint=hub.url)
     assert result["splits"] == {"train": 16}
     back = read_back("alice/plain")

@@ -15,6 +15,7 @@ from backend.core.errors import (
     ConflictError,
     ForbiddenError,
     InvalidInputError,
+    NotFoundError,
     PayloadTooLargeError,
     RateLimitedError,
     UnauthorizedError,
@@ -22,7 +23,6 @@ from backend.core.errors import (
 )
 from backend.core.export import iter_store
 from backend.core.related import example_conversation, find_related
-from backend.services import storage
 from backend.services.hub import Origin, PushPayload, card_facts, push_store, run_hub_push
 from backend.services.hub.parquet import canonical_example
 from backend.services.tasks.context import LocalContext
@@ -37,9 +37,10 @@ ReadBack = Callable[..., dict[str, Any]]
 
 
 def payload(store_report: tuple[Path, Any], repo: str, **fields: Any) -> PushPayload:
-    _, report = store_report
+    store, report = store_report
     origin = Origin(kind="upload", filename="epoch_sample.jsonl")
-    return PushPayload(dataset_id="unused-here", repo=repo, card=card_facts(report, origin), **fields)
+    return PushPayload(dataset_id="unused-here", store=str(store), repo=repo, card=card_facts(report, origin),
+                       **fields)
 
 
 def fingerprint(row: dict[str, Any]) -> int:
@@ -109,23 +110,35 @@ def test_the_body_reads_its_dataset_and_token_from_the_task(tmp_path: Path, hub:
     settings = Settings(_env_file=None, data_dir=tmp_path / "data", hf_endpoint=hub.url)  # type: ignore[call-arg]
     dataset_id = "dataset-0123456789"
     _, report = analyse(tmp_path, SMALL)
-    analyse_into = storage.store_dir(settings, dataset_id)
-    analyze_file(shared_file(SMALL), AnalysisOptions(), analyse_into)
-    body = {"dataset_id": dataset_id, "repo": "from-task", "split": [80, 20],
+    store = "tasks/analysis-task/1"  # the dataset's current analysis store, relative to DATA_DIR
+    analyze_file(shared_file(SMALL), AnalysisOptions(), settings.data_dir / store)
+    body = {"dataset_id": dataset_id, "store": store, "repo": "from-task", "split": [80, 20],
             "card": card_facts(report).model_dump(mode="json")}
+
+    def task(name: str, token: str | None = None) -> LocalContext:
+        return LocalContext(tmp_path / name, secrets={"hf_token": token} if token else None,
+                            base_dir=settings.data_dir)
+
     with pytest.raises(InvalidInputError) as invalid:
-        run_hub_push(LocalContext(tmp_path / "t0"), {**body, "dataset_id": "../../etc", "split": [120]}, settings)
+        run_hub_push(task("t0"), {**body, "dataset_id": "../../etc", "split": [120]}, settings)
     assert invalid.value.code == "invalid_payload"
     assert {f["field"] for f in invalid.value.fields["fields"]} == {"dataset_id"}
+    without_store = {k: v for k, v in body.items() if k != "store"}
+    with pytest.raises(InvalidInputError) as no_store:
+        run_hub_push(task("t0"), without_store, settings)
+    assert {f["field"] for f in no_store.value.fields["fields"]} == {"store"}
     with pytest.raises(UnauthorizedError) as missing:
-        run_hub_push(LocalContext(tmp_path / "t1"), body, settings)
+        run_hub_push(task("t1"), body, settings)
     assert missing.value.code == "hub_token_missing"
-    task = LocalContext(tmp_path / "t2", secrets={"hf_token": "alice-write"})
-    result = run_hub_push(task, body, settings)
+    with pytest.raises(NotFoundError) as stale:  # the legacy per-dataset store is not what it reads
+        run_hub_push(task("t1", "alice-write"), {**body, "store": f"uploads/{dataset_id}/store"}, settings)
+    assert stale.value.code == "store_not_found" and not hub.repos
+    ctx = task("t2", "alice-write")
+    result = run_hub_push(ctx, body, settings)
     assert result["repo_id"] == "alice/from-task"  # a bare name goes to the token's namespace
     assert result["splits"] == {"train": 8, "validation": 2}
-    assert task.artifacts["hub_repo"]["commit"] == result["commit"]
-    assert task.detailed_status[0].startswith("Splitting")
+    assert ctx.artifacts["hub_repo"]["commit"] == result["commit"]
+    assert ctx.detailed_status[0].startswith("Splitting")
 
 
 def test_a_commit_that_fails_leaves_nothing_behind(tmp_path: Path, hub: HubStandIn, ctx: LocalContext) -> None:
