@@ -1,7 +1,8 @@
 """Training runs through the real app: the API, the task engine's embedded worker processes, real models on CPU.
 
 The base model comes the way a user's does, from the Hugging Face Hub by its catalogue id
-(HuggingFaceTB/SmolLM2-135M-Instruct), here from the stand-in Hub serving the packaged SmolLM2 weights; the
+(HuggingFaceTB/SmolLM2-135M-Instruct) or Hub id (sentence-transformers/all-MiniLM-L6-v2), here from the
+stand-in Hub serving the packaged SmolLM2 and MiniLM weights; the
 worker downloads it with transformers into its own HF_HOME. One stand-in serves the whole session, so the
 weights are downloaded once and later runs find them in the cache, as on a user's machine.
 """
@@ -28,6 +29,7 @@ from tests.support.hub_standin import HubStandIn
 from tests.training.conftest import SMOLLM2_CACHE, write_jsonl  # noqa: F401
 
 SMOLLM2_HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
+MINILM_HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
 FINAL = ("DONE", "ERROR", "CANCELLED")
 # Small and fast: plumbing, not wisdom (2-3 steps, short sequences, one held-out prompt with a short answer).
 FAST_CONFIG = {"max_seq_length": 128, "batch_size": 2, "grad_accum": 1, "lora_rank": 8, "lora_alpha": 8,
@@ -44,6 +46,10 @@ def model_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubStandIn]:
     repo = hub.add_repo(SMOLLM2_HUB_ID, "model", files={p.name: p.read_bytes() for p in source.iterdir()})
     weights = repo.head.files["model.safetensors"][0]
     repo.head.files["model.safetensors"] = (weights, True)  # served the LFS way, as the Hub does
+    encoder = packaged_models.minilm_dir()
+    minilm = hub.add_repo(MINILM_HUB_ID, "model", files={p.name: p.read_bytes() for p in encoder.iterdir()
+                                                         if p.is_file()})
+    minilm.head.files["model.safetensors"] = (minilm.head.files["model.safetensors"][0], True)
     hub.hf_home = tmp_path_factory.mktemp("worker-hf-home")  # type: ignore[attr-defined]
     yield hub
     hub.stop()
@@ -108,3 +114,33 @@ def sse_events(text: str) -> list[dict[str, Any]]:
         elif line.startswith("data:"):
             current["data"] = json.loads(line[5:].strip())
     return events
+
+
+def jsonl_bytes(rows: list[dict[str, Any]]) -> bytes:
+    return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows).encode()
+
+
+# A small labelled set: a review and its sentiment, as chat turns (the reply is the label).
+REVIEWS = [
+    ("The battery lasts for days and the screen is gorgeous.", "positive"),
+    ("Stopped working after a week; support never answered.", "negative"),
+    ("Exactly as described, arrived early, works perfectly.", "positive"),
+    ("Cheap plastic, it cracked the first time I used it.", "negative"),
+    ("I love it: quiet, fast, and easy to clean.", "positive"),
+    ("Terrible sound and the app keeps crashing.", "negative"),
+    ("Great value, I bought a second one for my parents.", "positive"),
+    ("Refund took a month and the box was damaged.", "negative"),
+    ("Comfortable, light and the colour is lovely.", "positive"),
+    ("It smells of chemicals and gave me a headache.", "negative"),
+    ("Setup took two minutes and it just works.", "positive"),
+    ("The zipper broke and the seams are coming apart.", "negative"),
+    ("Brilliant little gadget, the kids adore it.", "positive"),
+    ("Does not fit, the sizes are all wrong.", "negative"),
+    ("Five stars, would happily recommend to anyone.", "positive"),
+    ("Worst purchase this year, a complete waste.", "negative"),
+]
+
+
+def review_rows() -> list[dict[str, Any]]:
+    return [{"messages": [{"role": "user", "content": text}, {"role": "assistant", "content": label}]}
+            for text, label in REVIEWS]
