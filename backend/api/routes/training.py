@@ -14,11 +14,13 @@ from starlette.concurrency import iterate_in_threadpool
 from backend.api.deps import ClientKeyDep, CurrentUserDep, StateDep
 from backend.api.routes.jobs import page_links
 from backend.api.schemas.training import RunRequest, RunStarted, TrainAccepted, TrainRequest
+from backend.db.models import Task
 from backend.services.hub.client import check_repo_id
 from backend.services.hub.tokens import resolve_hub_token
 from backend.services.runs import files, service
 from backend.services.runs.service import HubDatasetIn
 from backend.services.runs.views import run_view
+from backend.services.state import AppState
 
 router = APIRouter(tags=["training"])
 
@@ -60,6 +62,11 @@ async def get_run(task_id: str, state: StateDep, user: CurrentUserDep) -> dict[s
 async def download(task_id: str, name: str, state: StateDep, user: CurrentUserDep) -> FileResponse | StreamingResponse:
     """adapter, merged, model or checkpoint as a zip (streamed), results as results.json."""
     task, _ = await service.get_run(state, user, task_id)
+    return output_response(state, task, name)
+
+
+def output_response(state: AppState, task: Task, name: str) -> FileResponse | StreamingResponse:
+    """One of a run's outputs: results.json as a file, a folder as a zip streamed while it is written."""
     output = files.open_output(state.settings, task, name)
     if not output.is_folder:
         return FileResponse(output.path, media_type="application/json", filename=f"results-{task.id[:8]}.json")
