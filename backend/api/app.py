@@ -28,7 +28,7 @@ log = logging.getLogger("slmgen")
 ROUTER_MODULES = ("system", "datasets", "models", "recommend", "notebooks", "jobs", "tasks", "export", "hub", "lists",
                   "mapping", "generation",
                   # training (issue 13): runs and seed 000's /train, the registry (seed 002), seed 001's sessions
-                  "training", "registry")
+                  "training", "registry", "sessions", "colab")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -146,3 +146,8 @@ register(TaskKind(
 register(TaskKind(
     name="model_push", queue="hub", body="backend.services.registry.push:run_model_push", retry_when_lost=True,
     pass_settings=True, on_done="backend.services.registry.push:on_push_done", what="model pushes"))
+# Colab runs reporting back (issue 13): the notebook trains and posts its progress; the server records it on a
+# task of this kind, which no worker runs (its queue has none) and which is never retried.
+register(TaskKind(
+    name="colab_training", queue="colab", body="backend.services.colab.service:run_colab_training",
+    retry_when_lost=False, what="Colab runs"))
