@@ -146,3 +146,42 @@ async def test_the_seed_001_flow_trains_monitors_and_downloads(client: Any, auth
     assert model["status"] == "Ready" and model["user_name"] == "session-bot"
     assert model["lineage"]["dataset_id"] == uploaded["train_dataset_id"]
     assert model["lineage"]["training_task_id"] == task_id
+
+
+async def test_import_model_registers_a_hub_model_and_refuses_a_classifier_without_classes(
+        client: Any, auth_headers: Any, tmp_path: Path) -> None:
+    alice = auth_headers("alice-id")
+    key = (await client.get("/start_session", headers=alice)).json()["key"]
+    assert (await client.get("/import_status", headers=alice)).json()["state"] == "none"
+    r = await client.get(f"/get_imported_model/{key}", headers=alice)
+    assert r.status_code == 409 and assert_error_body(r)["error"] == "import_not_ready"
+
+    r = await client.post(f"/import_model/{key}", headers=alice, params={
+        "model_type": "generator", "model_name": "HuggingFaceTB/SmolLM2-135M-Instruct"})
+    assert r.status_code == 200, r.text
+    status = await poll(client, "/import_status", alice, lambda s: s["state"] in ("DONE", "ERROR", "CANCELLED"))
+    assert status["state"] == "DONE", status["error"]
+    imported = (await client.get(f"/get_imported_model/{key}", headers=alice)).json()
+    assert imported["model_name"] == status["imported_model_name"] and imported["status"] == "Ready"
+    assert imported["source"] == "import" and imported["model_type"] == "generator"
+    assert imported["base_model"] == "HuggingFaceTB/SmolLM2-135M-Instruct" and imported["has_tokenizer"] is True
+    assert {"config.json", "model.safetensors", "tokenizer.json"} <= set(imported["files"])
+    no_tokenizer = (await client.get(f"/get_imported_model/{key}?tokenizer=0", headers=alice)).json()["files"]
+    assert "tokenizer.json" not in no_tokenizer and "model.safetensors" in no_tokenizer
+    r = await client.get(f"/get_imported_model/{key}?on_disk=1", headers=alice)
+    assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
+    folder = unzip(r.content, tmp_path / "imported")
+    weights = json.loads((folder / "config.json").read_text())
+    assert weights["model_type"] == "llama" and (folder / "model.safetensors").stat().st_size > 100_000_000
+    listed = [m["model_name"] for m in (await client.get("/v0/models", headers=alice)).json()["models"]]
+    assert imported["model_name"] in listed
+
+    # An encoder without classes in its config is no classifier yet: refused with what to do.
+    r = await client.post(f"/import_model/{key}", headers=alice, params={
+        "model_type": "classifier", "model_name": "sentence-transformers/all-MiniLM-L6-v2"})
+    failed = await poll(client, "/import_status", alice, lambda s: s["import_task_id"] == r.json()["import_task_id"]
+                        and s["state"] in ("DONE", "ERROR"))
+    assert failed["state"] == "ERROR" and failed["error"]["code"] == "not_a_classifier"
+    r = await client.post(f"/import_model/{key}", headers=auth_headers("bob-id"), params={
+        "model_type": "generator", "model_name": "a/b"})
+    assert r.status_code == 404

@@ -16,6 +16,7 @@ from backend.auth import User
 from backend.core.errors import ConflictError
 from backend.db.models import Task
 from backend.services.hub.tokens import resolve_hub_token
+from backend.services.registry.service import model_view
 from backend.services.runs.kind import missing_training_packages
 from backend.services.sessions import service
 from backend.services.sessions.config import SessionConfig
@@ -110,6 +111,42 @@ async def download_model(key: str, state: StateDep, user: CurrentUserDep) -> Fil
 async def download_results(key: str, state: StateDep, user: CurrentUserDep) -> FileResponse | StreamingResponse:
     """results.json: config, metrics history, the evaluation on the test file (classification: confusion matrix)."""
     return output_response(state, await _trained_run(state, user, key, "the results"), "results")
+
+
+@router.post("/import_model/{key}")
+async def import_model(key: str, state: StateDep, user: CurrentUserDep, client: ClientKeyDep,
+                       model_type: str = Query(..., max_length=20, description="generator or classifier"),
+                       model_name: str = Query(..., max_length=200, description="a Hub model id owner/name"),
+                       x_huggingface_key: str | None = Header(None)) -> dict[str, Any]:
+    """Import a Hub model into your registry; follow it with GET /import_status."""
+    token = await resolve_hub_token(state, user, x_huggingface_key)
+    task = await service.import_model(state, user, client, key, model_type, model_name, token)
+    return {"key": key, "import_task_id": task.id, "state": task.state, "model_name": model_name}
+
+
+@router.get("/import_status")
+async def import_status(state: StateDep, user: CurrentUserDep) -> dict[str, Any]:
+    row, task = await service.import_state(state, user)
+    if task is None:
+        return {"key": row.id, "state": "none", "import_task_id": None}
+    view = engine.task_view(task)
+    return {"key": row.id, "state": task.state, "import_task_id": task.id, "progress": view["progress"],
+            "detailed_status": view["detailed_status"], "error": view["error"],
+            "imported_model_name": row.imported_model_id}
+
+
+@router.get("/get_imported_model/{key}", response_model=None)
+async def get_imported_model(key: str, state: StateDep, user: CurrentUserDep, on_disk: int = Query(0),
+                             tokenizer: int = Query(1)) -> dict[str, Any] | FileResponse | StreamingResponse:
+    """The imported model's registry record and files; on_disk=1: the model folder as a zip (tokenizer=0
+    leaves the tokenizer files out of the listing)."""
+    model, task = await service.imported_model(state, user, key)
+    if on_disk:
+        return output_response(state, task, "model")
+    files = (task.result or {}).get("files") or []
+    if not tokenizer:
+        files = [name for name in files if not name.startswith(("tokenizer", "vocab", "merges", "special_tokens"))]
+    return {**model_view(model), "files": files, "has_tokenizer": (task.result or {}).get("has_tokenizer")}
 
 
 @router.get("/healthcheck")

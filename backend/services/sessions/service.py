@@ -30,9 +30,11 @@ from backend.auth import User
 from backend.core.errors import ConflictError, NotFoundError
 from backend.db import tasks as task_repo
 from backend.db import training as repo
-from backend.db.models import ACTIVE_TASK_STATES, Dataset, Task, TrainingSession
+from backend.db.models import ACTIVE_TASK_STATES, Dataset, RegisteredModel, Task, TrainingSession
 from backend.db.types import utc_now
 from backend.services import datasets as data_svc
+from backend.services.registry.imports import start_import
+from backend.services.registry.service import get_model
 from backend.services.runs import service as runs
 from backend.services.sessions.config import SessionConfig, merged, run_request, unused_fields
 from backend.services.state import AppState
@@ -199,6 +201,42 @@ async def stop_training(state: AppState, user: User, key: str, force_restart: bo
         row = await start_session(state, user, force_restart=True)
         return await situation(state, row)
     return await situation(state, await current(state, user))
+
+
+async def import_model(state: AppState, user: User, client: str, key: str, model_type: str, model_name: str,
+                       token: str | None) -> Task:
+    """Import a Hub model into your registry (a task of kind model_import); one import at a time per session."""
+    row = await by_key(state, user, key)
+    running = await _import_task(state, row)
+    if running is not None and running.state in ACTIVE_TASK_STATES:
+        raise ConflictError(f"An import is already running (task {running.id}); GET /import_status follows it.",
+                            code="import_running", state="importing", task_id=running.id)
+    task = await start_import(state, user, client, repo=model_name, model_type=model_type, revision=None,
+                              token=token, training_session=row.id)
+    await _update(state, row, import_task_id=task.id, imported_model_id=None)
+    return task
+
+
+async def import_state(state: AppState, user: User) -> tuple[TrainingSession, Task | None]:
+    row = await current(state, user)
+    return row, await _import_task(state, row)
+
+
+async def _import_task(state: AppState, row: TrainingSession) -> Task | None:
+    if row.import_task_id is None:
+        return None
+    async with state.session() as session:
+        return await session.run_sync(task_repo.get_task, row.import_task_id)
+
+
+async def imported_model(state: AppState, user: User, key: str) -> tuple[RegisteredModel, Task]:
+    row = await by_key(state, user, key)
+    task = await _import_task(state, row)
+    if task is None or task.state != "DONE" or row.imported_model_id is None:
+        now = "none" if task is None else task.state
+        raise ConflictError(f"No imported model yet (import: {now}). POST /import_model/{{key}} starts one; GET "
+                            "/import_status follows it.", code="import_not_ready", state=now)
+    return await get_model(state, user, row.imported_model_id), task
 
 
 def _restart_hint(now: Situation) -> str:

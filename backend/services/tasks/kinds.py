@@ -151,3 +151,9 @@ register(TaskKind(
 register(TaskKind(
     name="colab_training", queue="colab", body="backend.services.colab.service:run_colab_training",
     retry_when_lost=False, what="Colab runs"))
+# Models imported from the Hub into the registry (issue 13, seed 001's import_model): the download lands in the
+# task's own work directory, so a lost attempt is run again.
+register(TaskKind(
+    name="model_import", queue="hub", body="backend.services.registry.imports:run_model_import",
+    retry_when_lost=True, pass_settings=True, on_done="backend.services.registry.imports:on_import_done",
+    what="model imports"))
