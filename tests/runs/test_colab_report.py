@@ -62,3 +62,40 @@ async def test_a_stop_asked_in_the_product_is_answered_to_the_notebook(client: A
     assert r.status_code in (200, 202), r.text
     answer = (await client.post(run["report_path"], headers=mine, json=record(2, 2.9, max_steps=10))).json()
     assert answer["stop"] is True and answer["task_id"] == task_id
+
+
+async def test_a_notebook_generated_with_report_progress_carries_its_runs_url_and_token(
+        client: Any, auth_headers: Any) -> None:
+    import json as jsonlib
+    from urllib.parse import urlsplit
+
+    from tests.api.conftest import upload_and_analyze
+    from tests.conftest import shared_file
+
+    alice = auth_headers("alice-id")
+    session_id, _ = await upload_and_analyze(
+        client, shared_file("llamafactory_pr5606_openai_training_data_blank_lines.jsonl"), headers=alice)
+    body = {"session_id": session_id, "model_id": "smollm2-135m-instruct"}
+    plain = (await client.post("/generate", headers=alice, json=body)).json()
+    assert plain["report_run_id"] is None
+    anonymous, _ = await upload_and_analyze(
+        client, shared_file("llamafactory_pr5606_openai_training_data_blank_lines.jsonl"))
+    r = await client.post("/generate", json={**body, "session_id": anonymous, "report_progress": True})
+    assert r.status_code == 401  # an anonymous notebook could report to no one's monitor
+
+    generated = (await client.post("/generate", headers=alice, json={**body, "report_progress": True})).json()
+    run_id = generated["report_run_id"]
+    notebook = jsonlib.loads((await client.get(generated["download_url"], headers=alice)).content)
+    injected = [c for c in notebook["cells"] if "injected-parameters" in c["metadata"].get("tags", [])]
+    assert len(injected) == 1
+    values: dict[str, Any] = {}
+    exec("".join(injected[0]["source"]), {}, values)  # the cell is plain assignments of literals
+    assert urlsplit(values["REPORT_URL"]).path == f"/training/colab/{run_id}/report"
+    plain_notebook = jsonlib.loads((await client.get(plain["download_url"], headers=alice)).content)
+    assert not any("injected-parameters" in c["metadata"].get("tags", []) for c in plain_notebook["cells"])
+
+    # The notebook's own token posts to its run, as the runtime's ReportBack does.
+    r = await client.post(urlsplit(values["REPORT_URL"]).path, json=record(1, 2.0),
+                          headers={"Authorization": f"Bearer {values['REPORT_TOKEN']}"})
+    assert r.status_code == 200 and r.json()["state"] == "RUNNING", r.text
+    assert (await client.get(f"/tasks/{r.json()['task_id']}", headers=alice)).json()["kind"] == "colab_training"

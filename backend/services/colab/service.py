@@ -28,6 +28,7 @@ from backend.db.types import utc_now
 from backend.services.datasets import client_key
 from backend.services.state import AppState
 from backend.services.tasks import engine
+from backend.services.tasks.context import TaskContext
 
 KIND = "colab_training"
 WORKER = "colab-notebook"  # who the task says runs it
@@ -45,6 +46,14 @@ async def open_run(state: AppState, user: User, model_id: str, dataset_id: str |
     async with state.session() as session:
         await session.run_sync(repo.add_colab_run, run)
     return run, token
+
+
+def link_notebook(session: Any, run_id: str, notebook_id: str) -> None:
+    """The notebook a run's token was written into (in the transaction that records the notebook)."""
+    run = repo.get_colab_run(session, run_id)
+    if run is not None:
+        run.notebook_id = notebook_id
+        session.flush()
 
 
 def refused() -> UnauthorizedError:
@@ -113,6 +122,6 @@ async def _task_of(state: AppState, run: ColabRun) -> Task:
     return task
 
 
-def run_colab_training(ctx: Any, payload: dict[str, Any]) -> dict[str, Any]:
-    """The kind's body, never run by a worker (the notebook trains; its queue has no workers)."""
+def run_colab_training(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:
+    """The kind's body, never run by a worker: the notebook trains, and the server never sends these tasks."""
     raise ConflictError("A Colab run is trained by its notebook, not by a worker.", code="colab_run_not_runnable")

@@ -147,9 +147,10 @@ register(TaskKind(
     name="model_push", queue="hub", body="backend.services.registry.push:run_model_push", retry_when_lost=True,
     pass_settings=True, on_done="backend.services.registry.push:on_push_done", what="model pushes"))
 # Colab runs reporting back (issue 13): the notebook trains and posts its progress; the server records it on a
-# task of this kind, which no worker runs (its queue has none) and which is never retried.
+# task of this kind, which it marks running itself and never sends to the queue (a queue of its own would cost
+# every worker an idle process); never retried. A worker handed one by accident ends it with the reason.
 register(TaskKind(
-    name="colab_training", queue="colab", body="backend.services.colab.service:run_colab_training",
+    name="colab_training", queue="training", body="backend.services.colab.service:run_colab_training",
     retry_when_lost=False, what="Colab runs"))
 # Models imported from the Hub into the registry (issue 13, seed 001's import_model): the download lands in the
 # task's own work directory, so a lost attempt is run again.
