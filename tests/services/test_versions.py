@@ -11,7 +11,8 @@ import pytest
 from backend.core.errors import InvalidInputError
 from backend.db.models import Dataset
 from backend.services.fix_task import run_fix
-from backend.services.hub.card import card_facts, render_card
+from backend.services.hub.card import render_card
+from backend.services.hub.facts import card_facts
 from backend.services.hub.submit import origin_of, push_payload
 from backend.services.tasks.context import LocalContext, TaskCancelled
 from backend.settings import Settings
@@ -40,14 +41,14 @@ def test_the_fix_body_writes_only_the_new_version_and_says_how_to_analyse_it(set
     output = run_fix(ctx, payload, settings)
     folder = settings.uploads_dir / "version-0123456789"
     assert sorted(p.name for p in folder.iterdir()) == ["fixes.json", "upload.jsonl"]
-    assert len((folder / "upload.jsonl").read_bytes().splitlines()) == output["examples_after"] == 48
+    assert len((folder / "upload.jsonl").read_bytes().splitlines()) == output["examples_after"] == 49
     assert [(f["action"], f["removed"]) for f in output["fixes"]] == [("drop_exact_duplicates", 940),
-                                                                       ("drop_near_duplicates", 12)]
+                                                                       ("drop_near_duplicates", 11)]
     version = output["version"]
     assert version["filename"] == "axolotl_pr3685_epoch_sample_1000_messages_dups.fixed.jsonl"
     assert version["analysis"]["upload"] == "uploads/version-0123456789/upload.jsonl"
     assert version["analysis_options"] == {"max_seq_length": 1024, "tokenizer": "cl100k_base"}  # the parent's
-    assert (ctx.done, ctx.total) == (1, 1) and ctx.detailed_status[-1].startswith("Wrote 48 of 1,000 examples")
+    assert (ctx.done, ctx.total) == (1, 1) and ctx.detailed_status[-1].startswith("Wrote 49 of 1,000 examples")
     orjson.dumps(output)  # what on_done gets is plain JSON
 
     with pytest.raises(InvalidInputError) as invalid:

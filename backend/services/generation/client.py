@@ -21,14 +21,15 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
-
-import openai
+from typing import TYPE_CHECKING, Any, Protocol
 
 from backend.core.errors import InvalidInputError, NotFoundError, RateLimitedError, UnauthorizedError
 from backend.core.generation.presets import Sampling
 from backend.services.generation.limiter import AdaptiveLimit
 from backend.services.generation.providers import Provider
+
+if TYPE_CHECKING:
+    import openai
 
 _KEY_LIKE = re.compile(r"\b(sk|rk|pk|hf|ghp|gho|xox[abp])[-_][A-Za-z0-9_\-*]{8,}")
 _DETAIL_CHARS = 300
@@ -77,6 +78,7 @@ class OpenAIChat:
         self._key = api_key
         self.http_attempts = 0
         self.throttled = 0
+        import openai  # in the worker that generates; the server never loads the SDK (seconds at startup)
         self._http = openai.DefaultAsyncHttpxClient(
             event_hooks={"request": [self._on_request], "response": [self._on_response]})
         # A server that needs no key still gets a placeholder: the SDK refuses to start without one.
@@ -92,6 +94,8 @@ class OpenAIChat:
             self.limiter.on_throttle()
 
     async def complete(self, messages: Sequence[dict[str, str]], sampling: Sampling) -> ChatReply:
+        import openai  # loaded by __init__ already
+
         try:
             response = await self._client.chat.completions.create(
                 model=self.provider.model, messages=list(messages),  # type: ignore[arg-type]

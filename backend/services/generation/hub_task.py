@@ -23,8 +23,8 @@ from backend.core.errors import InvalidInputError
 from backend.services.analysis_task import default_options
 from backend.services.generation.bodies import DATASET_FILE
 from backend.services.generation.dataset_task import GenerationJob, run_generation_job
-from backend.services.hub import AppendPayload, Origin, PushPayload, append_store, card_facts, push_store
-from backend.services.hub.payloads import SplitName, require_token
+from backend.services.hub.facts import Origin, card_facts
+from backend.services.hub.payloads import AppendRequest, PushRequest, SplitName, require_token
 from backend.services.tasks.context import TaskContext
 from backend.settings import Settings
 
@@ -66,6 +66,10 @@ def parse_hub_job(payload: dict[str, Any]) -> HubGenerationJob:
 
 def run_generate_and_push(ctx: TaskContext, payload: dict[str, Any], *, settings: Settings | None = None
                           ) -> dict[str, Any]:
+    # The Hub bodies need `datasets` and `pyarrow`: imported in the worker that runs this, never by the server.
+    from backend.services.hub.append import append_store
+    from backend.services.hub.push import push_store
+
     job = parse_hub_job(payload)
     settings = settings or Settings()
     token = require_token(ctx, "push the generated rows to the Hub")
@@ -81,13 +85,13 @@ def run_generate_and_push(ctx: TaskContext, payload: dict[str, Any], *, settings
                               "rows": generation["rows"], "task": ctx.task_id})
     ctx.checkpoint()
     if job.hub.action == "push":
-        push = PushPayload(dataset_id=job.dataset_id, repo=job.hub.repo, split=job.hub.split,
+        push = PushRequest(dataset_id=job.dataset_id, repo=job.hub.repo, split=job.hub.split,
                            private=job.hub.private, stratify=generation["mode"] == "classification",
                            task_category=TASK_CATEGORIES[generation["mode"]], card=card_facts(report, origin))
         hub = push_store(ctx, push, store, token=token, endpoint=settings.hf_endpoint)
     else:
         assert isinstance(job.hub.split, str)  # HubTarget's validator
-        append = AppendPayload(dataset_id=job.dataset_id, repo=job.hub.repo, split=job.hub.split,
+        append = AppendRequest(dataset_id=job.dataset_id, repo=job.hub.repo, split=job.hub.split,
                                note=f"generated with {generation['provider']['model']} ({generation['mode']})")
         hub = append_store(ctx, append, store, token=token, endpoint=settings.hf_endpoint)
     ctx.status(f"Done: {generation['rows']} rows generated and sent to {hub['repo_id']}")

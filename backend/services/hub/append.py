@@ -27,7 +27,7 @@ from backend.core.related import example_conversation
 from backend.services.hub.card import update_card
 from backend.services.hub.client import check_repo_id, hub_errors, open_api, repo_page
 from backend.services.hub.parquet import SplitFiles, canonical_example, to_row
-from backend.services.hub.payloads import AppendPayload, require_token, validate
+from backend.services.hub.payloads import AppendPayload, AppendRequest, require_token, validate
 from backend.services.hub.push import full_repo_id, store_path
 from backend.services.hub.reading import load_snapshot
 from backend.services.tasks.context import TaskContext
@@ -37,12 +37,13 @@ from backend.settings import Settings
 def run_hub_append(ctx: TaskContext, payload: dict[str, Any], settings: Settings | None = None) -> dict[str, Any]:
     """Task body. Payload: AppendPayload; secret `hf_token`. Result: see append_store."""
     request = validate(AppendPayload, payload)
+    store = store_path(ctx, request.store)  # a payload without its store is refused before the token is read
     settings = settings or Settings()
     token = require_token(ctx, "add rows to a Hub dataset")
-    return append_store(ctx, request, store_path(ctx, request.store), token=token, endpoint=settings.hf_endpoint)
+    return append_store(ctx, request, store, token=token, endpoint=settings.hf_endpoint)
 
 
-def append_store(ctx: TaskContext, request: AppendPayload, store_dir: Path, *, token: str,
+def append_store(ctx: TaskContext, request: AppendRequest, store_dir: Path, *, token: str,
                  endpoint: str) -> dict[str, Any]:
     """Returns repo, url, split, added, left_out_duplicates, splits (rows per split after) and the commit."""
     api = open_api(endpoint, token)

@@ -7,8 +7,8 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from backend.core.errors import InvalidInputError, UnauthorizedError
-from backend.services.hub.card import CardFacts
 from backend.services.hub.client import TOKEN_HINT
+from backend.services.hub.facts import CardFacts
 from backend.services.tasks.context import TaskContext
 
 SplitName = Literal["train", "validation", "test"]
@@ -24,9 +24,10 @@ class _Payload(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class PushPayload(_Payload):
+class PushRequest(_Payload):
+    """What to push; push_store takes it with the store to read (PushPayload, the task body's, names it)."""
+
     dataset_id: DatasetId  # the dataset version to push
-    store: StorePath  # its current analysis store (backend.services.datasets.store_dir), relative to DATA_DIR
     repo: str  # owner/name, or a bare name for the token's own namespace
     split: list[int] | SplitName = Field(default_factory=lambda: [80, 10, 10])  # percentages, or one split
     private: bool = True
@@ -38,13 +39,22 @@ class PushPayload(_Payload):
     commit_message: str | None = None
 
 
-class AppendPayload(_Payload):
+class PushPayload(PushRequest):
+    store: StorePath  # its current analysis store (backend.services.datasets.store_dir), relative to DATA_DIR
+
+
+class AppendRequest(_Payload):
+    """What to append; append_store takes it with the store (AppendPayload, the task body's, names it)."""
+
     dataset_id: DatasetId  # the dataset version whose examples are added
-    store: StorePath  # its current analysis store, relative to DATA_DIR
     repo: str
     split: SplitName = "train"
     note: str | None = None  # said in the card's update line (e.g. "generated with gpt-4o-mini")
     commit_message: str | None = None
+
+
+class AppendPayload(AppendRequest):
+    store: StorePath  # its current analysis store, relative to DATA_DIR
 
 
 class ImportPayload(_Payload):

@@ -24,7 +24,7 @@ from backend.core.split import SPLIT_NAMES, assign_splits, example_label, shares
 from backend.services.hub.card import render_card
 from backend.services.hub.client import check_repo_id, hub_errors, open_api, repo_page
 from backend.services.hub.parquet import SplitFiles, to_row
-from backend.services.hub.payloads import PushPayload, require_token, validate
+from backend.services.hub.payloads import PushPayload, PushRequest, require_token, validate
 from backend.services.tasks.context import TaskContext
 from backend.settings import Settings
 
@@ -41,12 +41,13 @@ class RepoState:
 def run_hub_push(ctx: TaskContext, payload: dict[str, Any], settings: Settings | None = None) -> dict[str, Any]:
     """Task body. Payload: PushPayload; secret `hf_token`. Result: see push_store."""
     request = validate(PushPayload, payload)
+    store = store_path(ctx, request.store)  # a payload without its store is refused before the token is read
     settings = settings or Settings()
     token = require_token(ctx, "push a dataset to the Hub")
-    return push_store(ctx, request, store_path(ctx, request.store), token=token, endpoint=settings.hf_endpoint)
+    return push_store(ctx, request, store, token=token, endpoint=settings.hf_endpoint)
 
 
-def push_store(ctx: TaskContext, request: PushPayload, store_dir: Path, *, token: str,
+def push_store(ctx: TaskContext, request: PushRequest, store_dir: Path, *, token: str,
                endpoint: str) -> dict[str, Any]:
     """Push the analysed examples in `store_dir`; returns repo, url, commit, splits (name -> rows) and more."""
     if not isinstance(request.split, str):
@@ -144,7 +145,7 @@ def _delete_quietly(api: HfApi, repo_id: str) -> None:
         api.delete_repo(repo_id, repo_type="dataset", missing_ok=True)
 
 
-def split_names(store_dir: Path, request: PushPayload) -> list[str]:
+def split_names(store_dir: Path, request: PushRequest) -> list[str]:
     """The split of every stored example: leak-free percentages, or the one split named."""
     if isinstance(request.split, str):
         return [request.split] * count_examples(store_dir)
@@ -176,7 +177,7 @@ def describe(splits: dict[str, int]) -> str:
     return ", ".join(f"{name} {count:,}" for name, count in splits.items())
 
 
-def split_note(request: PushPayload) -> str:
+def split_note(request: PushRequest) -> str:
     if isinstance(request.split, str):
         return f"Every example is in the `{request.split}` split."
     percentages = "/".join(str(p) for p in request.split)

@@ -17,8 +17,8 @@ from backend.core.split import shares_from_percentages
 from backend.db import repository as repo
 from backend.db.models import Dataset, Task
 from backend.services.datasets import finished_report, get_dataset_for, store_dir
-from backend.services.hub.card import Origin, card_facts
 from backend.services.hub.client import TOKEN_HINT, check_repo_id
+from backend.services.hub.facts import Origin, card_facts
 from backend.services.hub.payloads import HF_TOKEN_SECRET, AppendPayload, ImportPayload, PushPayload, SplitName
 from backend.services.hub.tokens import resolve_hub_token
 from backend.services.state import AppState
