@@ -24,7 +24,6 @@ from backend.db import training as repo
 from backend.db.models import Dataset, RegisteredModel, Task
 from backend.services.hub.client import TOKEN_HINT, check_repo_id, hub_errors, open_api
 from backend.services.hub.payloads import require_token, validate
-from backend.services.hub.push import full_repo_id
 from backend.services.registry.card import CardFacts, render_model_card
 from backend.services.state import AppState
 from backend.services.tasks import engine
@@ -80,6 +79,8 @@ def card_facts(model: RegisteredModel, dataset: Dataset | None, files: str, lice
 
 
 def run_model_push(ctx: TaskContext, payload: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    from backend.services.hub.push import full_repo_id  # in the worker only: it brings datasets and pyarrow
+
     request = validate(PushModelPayload, payload)
     token = require_token(ctx, "push a model to the Hub")
     folder = ctx.path(request.folder)
