@@ -185,3 +185,28 @@ async def test_import_model_registers_a_hub_model_and_refuses_a_classifier_witho
     r = await client.post(f"/import_model/{key}", headers=auth_headers("bob-id"), params={
         "model_type": "generator", "model_name": "a/b"})
     assert r.status_code == 404
+
+
+@pytest.mark.slow
+async def test_a_session_run_stopped_mid_run_ends_stopped_with_its_checkpoint(client: Any, auth_headers: Any) -> None:
+    alice = auth_headers("alice-id")
+    key = (await client.get("/start_session", headers=alice)).json()["key"]
+    await client.post(f"/parameters/{key}", headers=alice, json={
+        "model": "smollm2-135m-instruct", "task_type": "chat_sft", "batch_size": 1,
+        "training_config": {**FAST_CONFIG, "max_steps": 400}, "compare_prompts": 0})
+    await client.post(f"/upload_dataset/{key}", headers=alice, files=train_and_test_files())
+    await client.post(f"/preprocess/{key}", headers=alice)
+    await poll(client, "/preprocess_status", alice, lambda s: s["state"] == "ready")
+    assert (await client.post(f"/training/start/{key}", headers=alice)).status_code == 200
+    await poll(client, f"/monitor/{key}", alice, lambda s: any("loss" in p for p in s["training"]["history"]))
+    conflict(await client.post(f"/parameters/{key}", headers=alice, json={"epochs": 1}), "training")
+
+    r = await client.post(f"/training/stop/{key}", headers=alice)
+    assert r.status_code == 200 and r.json()["state"] in ("stopping", "stopped"), r.text
+    stopped = await poll(client, f"/monitor/{key}", alice, lambda s: s["state"] not in ("training", "stopping"))
+    assert stopped["state"] == "stopped" and stopped["training"]["state"] == "CANCELLED"
+    r = await client.get(f"/download_model/{key}", headers=alice)
+    assert r.status_code == 409 and "checkpoint" in assert_error_body(r)["detail"]
+    run = (await client.get(f"/training/runs/{stopped['training_task_id']}", headers=alice)).json()
+    assert "checkpoint" in {d["name"] for d in run["downloads"]}
+    assert run["model"]["status"] == "Failed" and "checkpoint" in run["model"]["status_detail"]
