@@ -21,9 +21,8 @@ import contextlib
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from fastapi import UploadFile
 from sqlalchemy.exc import IntegrityError
 
 from backend.auth import User
@@ -41,6 +40,14 @@ from backend.services.state import AppState
 from backend.services.tasks import engine
 
 CONFIGURABLE = ("setup", "preprocess_failed")
+
+
+class UploadFile(Protocol):
+    """A file a request carried (the API's UploadFile): its name and its bytes, read in pieces."""
+
+    filename: str | None
+
+    async def read(self, size: int = -1) -> bytes: ...
 RUN_STATES = {"QUEUED": "training", "RUNNING": "training", "CANCELLING": "stopping", "DONE": "trained",
               "CANCELLED": "stopped", "ERROR": "failed"}
 
