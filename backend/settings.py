@@ -89,6 +89,16 @@ class Settings(BaseSettings):
     # server: a repo id is then counted with its tokenizer from the local Hugging Face cache (exact) or
     # estimated (labelled), and nothing is fetched on a client's say-so. The CLI allows it on your machine.
     allow_tokenizer_download: bool = False
+    # --- training in the product (issue 13): runs on the task engine, the model registry, Colab report-back ---
+    # CPU threads a training run uses (0: torch's own choice, every core). On a machine that also serves the
+    # web app and analyses, fewer threads than cores avoid the threads spinning against each other.
+    training_cpu_threads: int = Field(0, ge=0, le=256)
+    # Models with more parameters than this (billions) train on the "gpu" queue; smaller ones train on CPU.
+    training_cpu_max_params_b: float = Field(0.5, gt=0)
+    # A running training run saves a checkpoint this often (seconds of training), so a lost worker keeps it.
+    training_checkpoint_seconds: float = Field(600.0, gt=0)
+    # A Colab run that has not reported for this long is ended (its notebook stopped or its session ended).
+    colab_report_silence_minutes: float = Field(60.0, gt=0)
 
     @cached_property
     def resolved_database_url(self) -> str:

@@ -17,6 +17,8 @@ import { initGenerateData, showGenerateData } from "./js/generate_data.js";
 // datasets out (issue 12): fix, download and push panels on the dashboard; import beside the upload
 import { initDatasetsOut, renderDatasetsOut } from "./js/datasets_out.js";
 import { initHubImport } from "./js/hub_import.js";
+// training (issue 13): "Train here", the run page and the Models page
+import { initTraining, leaveRun, showModels, showRun } from "./js/training.js";
 
 const NAMES_KEY = "slmgen.names"; // session id -> file name, for the heading after a reload
 const current = { sessionId: null, ready: false, applied: "", recs: [], choice: null };
@@ -182,6 +184,20 @@ function route({ force = false } = {}) {
   if (where.view === "none") return; // an in-page anchor, not a place
   const isHistory = where.view === "history";
   const isGenerate = where.view === "generate"; // the "Generate data" page
+  const isRun = where.view === "run"; // training (issue 13)
+  const isModels = where.view === "models";
+  show($("view-run"), isRun);
+  show($("view-models"), isModels);
+  $("nav-models").toggleAttribute("aria-current", isModels);
+  if (!isRun) leaveRun();
+  if (isRun || isModels) {
+    show($("view-flow"), false);
+    show($("view-history"), false);
+    show($("view-generate"), false);
+    for (const id of ["nav-flow", "nav-history", "nav-generate"]) $(id).removeAttribute("aria-current");
+    (isRun ? showRun(where.taskId) : showModels()).catch(showError);
+    return;
+  }
   show($("view-flow"), !isHistory && !isGenerate);
   show($("view-history"), isHistory);
   show($("view-generate"), isGenerate);
@@ -261,6 +277,7 @@ async function start() {
   initGenerateData({ onError: showError, onClear: clearError, remember: rememberName });
   initDatasetsOut({ onError: showError, openVersion });
   initHubImport({ openVersion });
+  initTraining({ onError: showError });
   await loadModels();
   window.addEventListener("hashchange", () => route());
   window.addEventListener("popstate", () => route());

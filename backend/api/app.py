@@ -26,7 +26,9 @@ log = logging.getLogger("slmgen")
 
 # Router modules under backend.api.routes, each exposing `router`.
 ROUTER_MODULES = ("system", "datasets", "models", "recommend", "notebooks", "jobs", "tasks", "export", "hub", "lists",
-                  "mapping", "generation")
+                  "mapping", "generation",
+                  # training (issue 13): runs and seed 000's /train, the registry (seed 002), seed 001's sessions
+                  "training", "registry", "sessions", "colab")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

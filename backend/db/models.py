@@ -213,3 +213,80 @@ class HubToken(Base):
     hub_username: Mapped[str | None] = mapped_column(String(100))  # whose token it is, as the Hub said
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
+
+
+# --- training (issue 13): the model registry, seed 001's training sessions, Colab runs reporting back ---
+MODEL_TYPES = ("generator", "classifier")
+MODEL_STATUSES = ("Created", "Training", "Ready", "Failed")  # seed 002's lifecycle: Created → Training → Ready|Failed
+
+
+class RegisteredModel(Base):
+    """A model in the registry (seed 002): created empty, trained by a run, or imported from the Hub.
+
+    Lineage is kept as foreign keys (the dataset version, its analysis, the run's task) plus the base model and the
+    resolved training config, so any model can say what it was trained on. `files` names its folders and files
+    relative to DATA_DIR (adapter, merged, model, checkpoint, results); deleting the model removes them.
+    """
+
+    __tablename__ = "models"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # seed 002's `model_name`
+    owner_id: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(200))  # seed 002's `user_name`: what its owner called it
+    model_type: Mapped[str] = mapped_column(String(20))  # generator | classifier
+    num_classes: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    status_detail: Mapped[str | None] = mapped_column(Text)  # why it failed, or how a run was stopped
+    source: Mapped[str] = mapped_column(String(20))  # created | training | hub_import
+    task: Mapped[str | None] = mapped_column(String(40))  # chat_sft | text_classification | seq2seq | dpo
+    base_model: Mapped[str | None] = mapped_column(String(300))
+    dataset_id: Mapped[str | None] = mapped_column(ForeignKey("datasets.id", ondelete="SET NULL"), index=True)
+    analysis_task_id: Mapped[str | None] = mapped_column(ForeignKey("tasks.id", ondelete="SET NULL"))
+    training_task_id: Mapped[str | None] = mapped_column(ForeignKey("tasks.id", ondelete="SET NULL"), index=True)
+    config: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    metrics: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    files: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    hub_repo: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class TrainingSession(Base):
+    """Seed 001's training session: one per signed-in user, walked through setup → preprocess → train.
+
+    `phase` is what the user last asked for; where it stands (preprocessing, ready, training, trained, stopped,
+    failed) is read from the tasks it started, which are the one truth about running work.
+    """
+
+    __tablename__ = "training_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # the session key
+    owner_id: Mapped[str] = mapped_column(String(64), unique=True)
+    phase: Mapped[str] = mapped_column(String(20))  # setup | preprocess | train
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    train_dataset_id: Mapped[str | None] = mapped_column(ForeignKey("datasets.id", ondelete="SET NULL"))
+    test_dataset_id: Mapped[str | None] = mapped_column(ForeignKey("datasets.id", ondelete="SET NULL"))
+    training_task_id: Mapped[str | None] = mapped_column(ForeignKey("tasks.id", ondelete="SET NULL"))
+    import_task_id: Mapped[str | None] = mapped_column(ForeignKey("tasks.id", ondelete="SET NULL"))
+    model_id: Mapped[str | None] = mapped_column(ForeignKey("models.id", ondelete="SET NULL"))
+    imported_model_id: Mapped[str | None] = mapped_column(ForeignKey("models.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class ColabRun(Base):
+    """A notebook that may report its training back (opt-in at /generate): only the hash of its per-run token is
+    kept. Its first report starts a task of kind colab_training, so it shows in the same monitor as in-app runs."""
+
+    __tablename__ = "colab_runs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    owner_id: Mapped[str] = mapped_column(String(64), index=True)
+    token_sha256: Mapped[str] = mapped_column(String(64))
+    notebook_id: Mapped[str | None] = mapped_column(ForeignKey("notebooks.id", ondelete="SET NULL"))
+    dataset_id: Mapped[str | None] = mapped_column(ForeignKey("datasets.id", ondelete="SET NULL"))
+    model_id: Mapped[str] = mapped_column(String(100))  # the catalogue model the notebook trains
+    task_id: Mapped[str | None] = mapped_column(ForeignKey("tasks.id", ondelete="SET NULL"))
+    reports: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    last_report_at: Mapped[datetime | None]

@@ -19,7 +19,7 @@ from backend.core.analysis.preference import check_sft_data, check_sft_examples
 from backend.core.analysis.store import iter_canonical, record_numbers
 from backend.core.catalog import ModelEntry, load_catalog
 from backend.core.conversation import DatasetProfile
-from backend.core.errors import CoreError, ExpiredError, NotFoundError
+from backend.core.errors import CoreError, ExpiredError, NotFoundError, UnauthorizedError
 from backend.core.notebook import (
     EMBED_LIMIT_BYTES,
     DataSource,
@@ -28,11 +28,13 @@ from backend.core.notebook import (
     notebook_bytes,
     plan_notebook,
     render_notebook,
+    with_parameters,
 )
 from backend.core.related import find_related
 from backend.db import repository as repo
 from backend.db.models import Notebook
 from backend.services import storage
+from backend.services.colab.service import link_notebook, open_run
 from backend.services.datasets import as_aware, finished_report, get_dataset_for, store_dir, utcnow
 from backend.services.gist import NO_TOKEN_HINT, publish_gist
 from backend.services.state import AppState
@@ -55,6 +57,7 @@ class GeneratedNotebook:
     left_out: tuple[tuple[int, str], ...] = ()  # (record number, why), the first few
     records_total: int = 0  # records in the uploaded file
     records_unusable: int = 0  # records the analysis could not use (never reach the notebook)
+    report_run_id: str | None = None  # training (issue 13): the Colab run the notebook reports to, when opted in
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,7 @@ class RenderedFile:
 
 def render_to_file(entry: ModelEntry, store: Path, profile: DatasetProfile, config: TrainingConfig,
                    source: DataSource, dataset_name: str, target_dir: Path, notebook_id: str,
-                   ) -> RenderedFile:
+                   parameters: dict[str, Any] | None = None) -> RenderedFile:
     """CPU-bound: plan, render, validate, write atomically. Runs in a worker thread."""
     # Related examples (duplicates, shared prompts) go to the same side of the notebook's eval split. Data too
     # large to embed is refused by the planner (413) without this pass.
@@ -76,7 +79,10 @@ def render_to_file(entry: ModelEntry, store: Path, profile: DatasetProfile, conf
     groups = find_related(store).components().tolist() if embeddable else None
     plan = plan_notebook(entry, check_sft_examples(iter_canonical(store)), profile, config, source,
                          dataset_name=dataset_name, record_numbers=record_numbers(store), example_groups=groups)
-    data = notebook_bytes(render_notebook(plan))
+    notebook = render_notebook(plan)
+    if parameters:  # training (issue 13): a Colab run's REPORT_URL and REPORT_TOKEN, when the user opted in
+        notebook = with_parameters(notebook, **parameters)
+    data = notebook_bytes(notebook)
     stored_name = f"{notebook_id}__{plan.notebook_filename}"
     target_dir.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target_dir, prefix=".tmp-", suffix=".ipynb")
@@ -96,16 +102,17 @@ def download_name(stored_name: str) -> str:
 
 async def generate_notebook(state: AppState, user: User | None, client: str, session_id: str, model_id: str,
                             config: TrainingConfig, source: DataSource, github_token: str | None,
-                            ) -> GeneratedNotebook:
+                            report_to: str | None = None) -> GeneratedNotebook:
     state.generate_limiter.hit(client)
     dataset = await get_dataset_for(state, session_id, user)
     report = await finished_report(state, dataset)
     check_sft_data(report.preference)  # preference data is never trained as SFT by accident
     entry = load_catalog().get(model_id)
     notebook_id = secrets.token_urlsafe(16)
+    report_run, parameters = await _report_back(state, user, entry.model_id, dataset.id, report_to)
     rendered = await asyncio.to_thread(
         render_to_file, entry, store_dir(state, dataset), report.profile(), config, source,
-        dataset.filename, state.settings.notebooks_dir, notebook_id)
+        dataset.filename, state.settings.notebooks_dir, notebook_id, parameters)
     stored_name, size, data, stats = rendered.stored_name, rendered.size, rendered.data, rendered.stats
     left_out = [[index, reason] for index, reason in stats.skipped]
     token = secrets.token_urlsafe(32)
@@ -122,6 +129,8 @@ async def generate_notebook(state: AppState, user: User | None, client: str, ses
                 download_token=token, expires_at=expires, colab_url=colab_url,
                 examples_included=stats.num_examples, examples_left_out=stats.skipped_count,
                 records_unusable=report.records_unusable, left_out_examples=left_out))
+            if report_run is not None:
+                await session.run_sync(lambda s: link_notebook(s, report_run, notebook_id))
             if owner:
                 await repo.record_job_progress(
                     session, owner, session_id, model_id=entry.model_id,
@@ -135,7 +144,21 @@ async def generate_notebook(state: AppState, user: User | None, client: str, ses
                              colab_instructions=instructions, expires_at=expires, size_bytes=size,
                              model_id=entry.model_id, examples_included=stats.num_examples,
                              examples_left_out=stats.skipped_count, left_out=stats.skipped,
-                             records_total=report.records_total, records_unusable=report.records_unusable)
+                             records_total=report.records_total, records_unusable=report.records_unusable,
+                             report_run_id=report_run)
+
+
+async def _report_back(state: AppState, user: User | None, model_id: str, dataset_id: str,
+                       report_to: str | None) -> tuple[str | None, dict[str, Any] | None]:
+    """training (issue 13): with report_progress, a Colab run whose per-run token the notebook carries."""
+    if report_to is None:
+        return None, None
+    if user is None:
+        raise UnauthorizedError("Sign in to have the notebook report its training back: the run is shown to you "
+                                "alone.", code="not_authenticated")
+    run, token = await open_run(state, user, model_id, dataset_id)
+    url = report_to.rstrip("/") + f"/training/colab/{run.id}/report"
+    return run.id, {"REPORT_URL": url, "REPORT_TOKEN": token}
 
 
 async def _colab_link(data: bytes, filename: str, token: str | None,
@@ -187,4 +210,5 @@ def generated_payload(result: GeneratedNotebook) -> dict[str, Any]:
         "examples_included": result.examples_included, "examples_left_out": result.examples_left_out,
         "left_out": [{"index": index, "reason": reason} for index, reason in result.left_out],
         "records_total": result.records_total, "records_unusable": result.records_unusable,
+        "report_run_id": result.report_run_id,
     }

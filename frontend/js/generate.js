@@ -2,6 +2,7 @@
 // server's own bounds) → generate → download, Colab, and what went into the notebook.
 import { $, el, clear, show, asArray, formatBytes, formatDate, formatNumber, whileBusy } from "./dom.js";
 import { ApiError, getJson, postJson } from "./api.js";
+import { trainHereButton } from "./training.js"; // training (issue 13)
 
 // Each knob: [name, label, help, optional]. Only knobs the catalogue has a default for are shown, plus
 // the optional ones, so the form never offers a setting the server ignores.
@@ -171,6 +172,9 @@ function renderResult(result, { reopened = false } = {}) {
   const links = [];
   if (result.download_url) {
     links.push(el("a", { class: "button primary", href: result.download_url, download: "", id: "download-link", text: "Download notebook (.ipynb)" }));
+  }
+  if (result.download_url && state.sessionId && state.model) {
+    links.push(trainHereButton(state.sessionId, state.model.model_id, readConfig)); // training (issue 13)
   }
   if (result.colab_url) {
     links.push(el("a", { class: "button", href: result.colab_url, target: "_blank", rel: "noopener noreferrer", id: "colab-link", text: "Open in Colab" }));

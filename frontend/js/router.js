@@ -12,6 +12,10 @@ export function datasetUrl(sessionId, params = {}) {
 export function parseRoute(hash = location.hash) {
   if (hash.startsWith("#/history")) return { view: "history" };
   if (hash.startsWith("#/generate")) return { view: "generate" }; // the "Generate data" page
+  // training (issue 13): a run's page and the Models page
+  const run = /^#\/run\/([^?]+)$/.exec(hash);
+  if (run) return { view: "run", taskId: decodeURIComponent(run[1]) };
+  if (hash.startsWith("#/models")) return { view: "models" };
   const match = /^#\/dataset\/([^?]+)(?:\?(.*))?$/.exec(hash);
   if (!match) return hash === "" || hash === "#" || hash.startsWith("#/") ? { view: "flow" } : { view: "none" };
   const params = Object.fromEntries(new URLSearchParams(match[2] ?? ""));

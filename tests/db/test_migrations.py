@@ -17,7 +17,9 @@ from backend.db.engine import MIGRATIONS_DIR, create_engine, upgrade_database
 from backend.db.models import Base
 
 EXPECTED_TABLES = {"alembic_version", "datasets", "notebooks", "jobs", "tasks", "task_parts", "task_events", "workers",
-                   "hub_tokens"}
+                   "hub_tokens",
+                   # training (issue 13)
+                   "models", "training_sessions", "colab_runs"}
 
 
 async def schema_diff(url: str) -> list[Any]:

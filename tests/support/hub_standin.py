@@ -6,13 +6,15 @@ It serves what those clients call to push and read dataset repos, answering as t
     GET  /api/whoami-v2                                     who the token belongs to
     POST /api/repos/create, DELETE /api/repos/delete        repos (409 when the name is taken)
     POST /api/validate-yaml                                 the card's metadata must be a YAML mapping
-    GET  /api/{type}s/{ns}/{name}[/revision/{rev}]          repo info (sha, private, siblings, cardData)
+    GET  /api/{type}s/{ns}/{name}[/revision/{rev}]          repo info (sha, private, siblings, cardData; a model's
+                                                            safetensors parameter count)
     GET  /api/{type}s/{ns}/{name}/tree/{rev}[/{path}]       listings (404 + X-Error-Code: EntryNotFound)
     POST /api/{type}s/{ns}/{name}/paths-info/{rev}          entries for the paths asked
     POST /api/{type}s/{ns}/{name}/preupload/{rev}           uploadMode: "lfs" for parquet, "regular" for text
     POST /{datasets/}{ns}/{name}.git/info/lfs/objects/batch LFS basic transfer, then PUT /lfs-upload/{oid}
     POST /api/{type}s/{ns}/{name}/commit/{rev}              NDJSON: header, file, lfsFile, deletedFile/Folder
-    GET|HEAD /{datasets/}{ns}/{name}/resolve/{rev}/{path}   file bytes (Range too), ETag, X-Repo-Commit
+    GET|HEAD /{datasets/}{ns}/{name}/resolve/{rev}/{path}   file bytes (Range too), ETag, X-Repo-Commit (model repos
+                                                            without the prefix, as transformers downloads them)
 
 Access follows the Hub's rules: an anonymous request for a private or missing repo gets 401 with
 X-Error-Code RepoNotFound, an authenticated one 404; an unknown token gets 401 "Invalid credentials in
@@ -39,6 +41,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
 REPO_NOT_FOUND = "RepoNotFound"
+LFS_SUFFIXES = (".parquet", ".safetensors", ".bin", ".pt", ".gguf")  # what the Hub asks to receive the LFS way
 
 
 @dataclass
@@ -208,6 +211,23 @@ def _listing(commit: Commit, path: str, recursive: bool) -> list[dict[str, Any]]
     return list(entries.values())
 
 
+def _safetensors_parameters(commit: Commit) -> dict[str, int]:
+    """Parameters per dtype in the commit's *.safetensors files, read from their headers as the Hub does."""
+    counted: dict[str, int] = {}
+    for path, (content, _) in commit.files.items():
+        if not path.endswith(".safetensors") or len(content) < 8:
+            continue
+        size = int.from_bytes(content[:8], "little")
+        header = json.loads(content[8 : 8 + size])
+        for name, tensor in header.items():
+            if name != "__metadata__":
+                count = 1
+                for dim in tensor["shape"]:
+                    count *= dim
+                counted[tensor["dtype"]] = counted.get(tensor["dtype"], 0) + count
+    return counted
+
+
 def _card_data(commit: Commit) -> dict[str, Any] | None:
     readme = commit.files.get("README.md")
     if readme is None:
@@ -281,10 +301,14 @@ def build_app(hub: HubStandIn) -> FastAPI:  # noqa: C901 - one route per Hub end
         repo = hub.readable(request, type_s.rstrip("s"), f"{ns}/{name}")
         hub.check_failure("info")
         commit = hub.revision(repo, rev)
-        return {"id": repo.repo_id, "author": ns, "sha": commit.sha, "private": repo.private, "gated": False,
-                "disabled": False, "lastModified": "2026-12-01T00:00:00.000Z", "tags": [],
-                "siblings": [_sibling(p, *commit.files[p]) for p in sorted(commit.files)],
-                "cardData": _card_data(commit)}
+        answer = {"id": repo.repo_id, "author": ns, "sha": commit.sha, "private": repo.private, "gated": False,
+                  "disabled": False, "lastModified": "2026-12-01T00:00:00.000Z", "tags": [],
+                  "siblings": [_sibling(p, *commit.files[p]) for p in sorted(commit.files)],
+                  "cardData": _card_data(commit)}
+        counted = _safetensors_parameters(commit)
+        if repo.repo_type == "model" and counted:  # the Hub counts a model's parameters from its safetensors
+            answer["safetensors"] = {"parameters": counted, "total": sum(counted.values())}
+        return answer
 
     @app.get("/api/{type_s}/{ns}/{name}/tree/{rev}")
     @app.get("/api/{type_s}/{ns}/{name}/tree/{rev}/{path:path}")
@@ -312,7 +336,7 @@ def build_app(hub: HubStandIn) -> FastAPI:  # noqa: C901 - one route per Hub end
         hub.writable(request, type_s.rstrip("s"), f"{ns}/{name}")
         hub.check_failure("preupload")
         files = (await request.json())["files"]
-        return {"files": [{"path": f["path"], "uploadMode": "lfs" if f["path"].endswith(".parquet") else "regular",
+        return {"files": [{"path": f["path"], "uploadMode": "lfs" if f["path"].endswith(LFS_SUFFIXES) else "regular",
                            "shouldIgnore": False, "oid": None} for f in files]}
 
     @app.post("/{ns}/{name}.git/info/lfs/objects/batch")
@@ -363,6 +387,10 @@ def build_app(hub: HubStandIn) -> FastAPI:  # noqa: C901 - one route per Hub end
         repo.commits.append(new)
         return {"commitUrl": f"{hub.repo_url(repo.repo_type, repo.repo_id)}/commit/{new.sha}",
                 "commitOid": new.sha, "success": True}
+
+    @app.api_route("/{ns}/{name}/resolve/{rev}/{path:path}", methods=["GET", "HEAD"])
+    async def resolve_model(ns: str, name: str, rev: str, path: str, request: Request) -> Response:
+        return await resolve("models", ns, name, rev, path, request)  # model repos have no type prefix
 
     @app.api_route("/{type_s}/{ns}/{name}/resolve/{rev}/{path:path}", methods=["GET", "HEAD"])
     async def resolve(type_s: str, ns: str, name: str, rev: str, path: str, request: Request) -> Response:

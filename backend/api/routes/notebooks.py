@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
 
 from backend.api.deps import ClientKeyDep, OptionalUserDep, StateDep
@@ -14,12 +14,13 @@ router = APIRouter(tags=["notebooks"])
 
 
 @router.post("/generate", response_model=GenerateRead)
-async def generate(body: GenerateRequest, state: StateDep, user: OptionalUserDep,
+async def generate(body: GenerateRequest, request: Request, state: StateDep, user: OptionalUserDep,
                    client: ClientKeyDep) -> GenerateRead:
     source = DataSource(kind=body.data_source.kind, location=body.data_source.location,
                         split=body.data_source.split)
     result = await svc.generate_notebook(state, user, client, body.session_id, body.model_id,
-                                         body.training_config, source, body.github_token)
+                                         body.training_config, source, body.github_token,
+                                         report_to=str(request.base_url) if body.report_progress else None)
     return GenerateRead(**svc.generated_payload(result))
 
 

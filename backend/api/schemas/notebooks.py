@@ -25,6 +25,8 @@ class GenerateRequest(BaseModel):
     training_config: TrainingConfig = TrainingConfig()
     data_source: DataSourceIn = DataSourceIn()
     github_token: str | None = Field(None, max_length=400, description="your own token, for a secret gist")
+    # training (issue 13): opt-in Colab report-back (signed in): the notebook sends its loss to this server
+    report_progress: bool = Field(False, description="the notebook reports its training to your monitor")
 
 
 class LeftOutExample(BaseModel):
@@ -46,6 +48,8 @@ class GenerateRead(BaseModel):
     left_out: list[LeftOutExample] = Field(description="the first left-out examples and why")
     records_total: int = Field(description="records in the uploaded file")
     records_unusable: int = Field(description="records the analysis could not use; they are not in the notebook")
+    # training (issue 13): the Colab run the notebook reports to (GET /tasks?kind=colab_training once it has)
+    report_run_id: str | None = Field(None, description="the Colab run this notebook reports to, when opted in")
 
 
 def training_limits() -> dict[str, dict[str, Any]]:

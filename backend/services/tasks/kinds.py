@@ -137,3 +137,24 @@ register(TaskKind(
 register(TaskKind(
     name="hub_import", queue="hub", body="backend.services.hub.imports:run_import_version", retry_when_lost=True,
     on_done="backend.services.hub.imports:on_import_done", what="Hub imports", pass_settings=True))
+# --- training (issue 13): runs in the product (CPU-sized models on "training", GPU-sized ones on "gpu"; never
+# retried: a lost run ends ERROR with its last checkpoint kept) ---
+register(TaskKind(
+    name="training", queue="training", other_queues=("gpu",), route="backend.services.runs.payload:route",
+    body="backend.services.runs.kind:run_training_run", retry_when_lost=False, pass_settings=True,
+    on_done="backend.services.runs.kind:on_done", on_end="backend.services.runs.kind:on_end", what="training runs"))
+register(TaskKind(
+    name="model_push", queue="hub", body="backend.services.registry.push:run_model_push", retry_when_lost=True,
+    pass_settings=True, on_done="backend.services.registry.push:on_push_done", what="model pushes"))
+# Colab runs reporting back (issue 13): the notebook trains and posts its progress; the server records it on a
+# task of this kind, which it marks running itself and never sends to the queue (a queue of its own would cost
+# every worker an idle process); never retried. A worker handed one by accident ends it with the reason.
+register(TaskKind(
+    name="colab_training", queue="training", body="backend.services.colab.service:run_colab_training",
+    retry_when_lost=False, what="Colab runs"))
+# Models imported from the Hub into the registry (issue 13, seed 001's import_model): the download lands in the
+# task's own work directory, so a lost attempt is run again.
+register(TaskKind(
+    name="model_import", queue="hub", body="backend.services.registry.imports:run_model_import",
+    retry_when_lost=True, pass_settings=True, on_done="backend.services.registry.imports:on_import_done",
+    what="model imports"))

@@ -61,7 +61,9 @@ def train_causal(session: RunSession, request: TrainingPayload, data: TaskData, 
     counts: Counter[str] = Counter()
     ctx.status("Tokenizing with the model's chat template")
     if request.task == "dpo":
-        pairs = [p for e in data.examples if (p := runtime.to_preference_pair(e, counts, **options)) is not None]
+        converted = [(n, runtime.to_preference_pair(e, counts, **options)) for n, e in enumerate(data.examples)]
+        pairs = [pair for _, pair in converted if pair is not None]
+        positions = [n for n, pair in converted if pair is not None]
         if not pairs:
             raise InvalidInputError(
                 "No preference pair survived conversion to this model's chat format.",
@@ -71,14 +73,15 @@ def train_causal(session: RunSession, request: TrainingPayload, data: TaskData, 
         items: list[Any] = pairs
         prompts = [(p["prompt"], p["chosen"][-1]["content"]) for p in pairs]
     else:
-        rows, prompts = tokenize_all(tokenizer, data, counts, form, config.max_seq_length, request.task, options)
+        rows, prompts, positions = tokenize_all(tokenizer, data, counts, form, config.max_seq_length, request.task,
+                                                options)
         with setup_checks():
             trained, total = runtime.check_labels(rows)
         session.data_summary["trained_tokens"], session.data_summary["tokens"] = trained, total
         session.data_summary["examples_cut"] = sum(1 for row in rows if row["cut"])
         items = rows
     session.data_summary["conversions"] = dict(counts)
-    train_at, eval_at = runtime.split_indices(len(items), config.eval_share, config.seed, MAX_EVAL_EXAMPLES)
+    train_at, eval_at = session.split(positions, MAX_EVAL_EXAMPLES)
     session.data_summary.update(train_examples=len(train_at), eval_examples=len(eval_at))
     compare = [prompts[i] for i in (eval_at or train_at)[: request.limits.compare_prompts]]
 
@@ -110,7 +113,7 @@ def train_causal(session: RunSession, request: TrainingPayload, data: TaskData, 
         "warmup_steps": config.warmup_steps,
         "seed": config.seed,
         "device": device,
-        "callbacks": [callback],
+        "callbacks": session.callbacks(callback),
     }
     train_items, eval_items = [items[i] for i in train_at], [items[i] for i in eval_at]
     if request.task == "dpo":
@@ -150,10 +153,11 @@ def tokenize_all(
     max_length: int,
     task: str,
     options: dict[str, Any],
-) -> tuple[list[dict[str, Any]], list[tuple[Any, str]]]:
-    """Token rows with labels and the (prompt, reference) of each; seq2seq trains on the final reply only."""
-    rows, prompts = [], []
-    for example in data.examples:
+) -> tuple[list[dict[str, Any]], list[tuple[Any, str]], list[int]]:
+    """Token rows with labels, the (prompt, reference) of each and the example it came from; seq2seq trains on the
+    final reply only."""
+    rows, prompts, positions = [], [], []
+    for position, example in enumerate(data.examples):
         messages, trained = runtime.to_chat_messages(example, counts, **options)
         if not trained:
             counts["examples without an assistant reply left out"] += 1
@@ -164,13 +168,14 @@ def tokenize_all(
             runtime.tokenize_chat(tokenizer, messages, trained, form.instruction_part, form.response_part, max_length)
         )
         prompts.append((messages[:-1], messages[-1]["content"]))
+        positions.append(position)
     if not rows:
         raise InvalidInputError(
             "No example has an assistant reply once converted to this model's chat format.",
             code="no_trainable_examples",
             conversions=dict(counts),
         )
-    return rows, prompts
+    return rows, prompts, positions
 
 
 def save_outputs(session: RunSession, model: Any, tokenizer: Any, *, merge: bool, use_unsloth: bool) -> dict[str, str]:

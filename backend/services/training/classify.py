@@ -49,7 +49,7 @@ def train_classifier(session: RunSession, data: TaskData, spec: BaseModelSpec) -
         {"input_ids": ids, "attention_mask": mask, "labels": label}
         for ids, mask, label in zip(encoded["input_ids"], encoded["attention_mask"], truth, strict=True)
     ]
-    train_at, eval_at = runtime.split_indices(len(rows), config.eval_share, config.seed, MAX_EVAL_EXAMPLES)
+    train_at, eval_at = session.split(list(range(len(rows))), MAX_EVAL_EXAMPLES)
     session.data_summary.update(
         train_examples=len(train_at),
         eval_examples=len(eval_at),
@@ -83,7 +83,7 @@ def train_classifier(session: RunSession, data: TaskData, spec: BaseModelSpec) -
         eval_dataset=Dataset.from_list([rows[i] for i in eval_at]) if eval_at else None,
         data_collator=DataCollatorWithPadding(tokenizer),
         processing_class=tokenizer,
-        callbacks=[callback],
+        callbacks=session.callbacks(callback),
     )
     ctx.status("Training")
     trainer.train()

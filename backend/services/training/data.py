@@ -36,6 +36,8 @@ class TaskData:
     kinds: dict[str, int]
     left_out: Counter[str] = field(default_factory=Counter)
     labels: list[str] = field(default_factory=list)  # text_classification only, in label-id order
+    # Positions in `examples` of a separate evaluation set (a test file), or None: eval_split of the examples.
+    held_out: frozenset[int] | None = None
 
 
 def kind_of(example: Any) -> str:
@@ -91,8 +93,10 @@ def read_dataset(path: Path, max_examples: int | None = None) -> list[dict[str, 
     return examples
 
 
-def prepare_task_data(task: str, examples: list[dict[str, Any]], num_labels: int | None = None) -> TaskData:
-    kinds = Counter(kind_of(example) for example in examples)
+def prepare_task_data(task: str, examples: list[dict[str, Any]], num_labels: int | None = None,
+                      eval_examples: list[dict[str, Any]] | None = None) -> TaskData:
+    """The examples converted for the task; `eval_examples` (a test file) are appended and marked held out."""
+    kinds = Counter(kind_of(example) for example in [*examples, *(eval_examples or [])])
     data = TaskData(task=task, examples=[], kinds=dict(kinds))
     refuse_wrong_kind(task, kinds)
     for example in examples:
@@ -100,6 +104,13 @@ def prepare_task_data(task: str, examples: list[dict[str, Any]], num_labels: int
         converted = convert(task, kind, example, data.left_out)
         if converted is not None:
             data.examples.append(converted)
+    if eval_examples is not None:
+        first_eval = len(data.examples)
+        for example in eval_examples:
+            converted = convert(task, kind_of(example), example, data.left_out)
+            if converted is not None:
+                data.examples.append(converted)
+        data.held_out = frozenset(range(first_eval, len(data.examples)))
     if not data.examples:
         reasons = ", ".join(f"{reason}: {n}" for reason, n in data.left_out.most_common(3)) or "none fit"
         raise InvalidInputError(f"No example can be trained on for {task} ({reasons}).", code="no_trainable_examples")

@@ -2,13 +2,15 @@
 
     {
       "dataset": "<canonical JSONL file, or an analysis store directory>",
+      "eval_dataset": "<the same, held out for evaluation>",     # optional: else eval_split of the dataset
       "base_model": "<catalogue id | Hub id | local directory>",   # optional for text_classification
       "catalogue_model": "<catalogue id>",     # optional: the facts (markers, defaults) for a Hub id or a directory
       "task": "chat_sft" | "text_classification" | "seq2seq" | "dpo",
       "config": {<TrainingConfig: lora_rank, learning_rate, batch_size, max_seq_length, ...>},
       "epochs": 1.5, "eval_split": 0.1, "seed": 3407, "merge": false,
       "num_labels": 3,                          # text_classification: checked against the labels found
-      "limits": {"max_steps": 4, "max_examples": 12, "compare_prompts": 3, "max_new_tokens": 64},
+      "limits": {"max_steps": 4, "max_examples": 12, "compare_prompts": 3, "max_new_tokens": 64,
+                 "checkpoint_steps": 50, "checkpoint_seconds": 600},   # how often a checkpoint is kept
       "model_cache_dir": "<where packaged models are unpacked once>"
     }
 
@@ -37,12 +39,17 @@ class TrainingLimits(BaseModel):
     max_examples: int | None = Field(None, ge=1)
     compare_prompts: int = Field(3, ge=0, le=20)  # held-out prompts answered before and after training
     max_new_tokens: int = Field(64, ge=1, le=2048)  # per answer
+    # A checkpoint is saved every `checkpoint_steps` steps or `checkpoint_seconds` of training, whichever comes
+    # first (neither: only when a stop asks for one), so a run whose worker dies keeps its last checkpoint.
+    checkpoint_steps: int | None = Field(None, ge=1)
+    checkpoint_seconds: float | None = Field(None, gt=0)
 
 
 class TrainingPayload(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     dataset: str = Field(min_length=1)
+    eval_dataset: str | None = None  # held-out examples to evaluate on, instead of eval_split of the dataset
     base_model: str | None = None
     catalogue_model: str | None = None
     task: Task = "chat_sft"

@@ -50,11 +50,8 @@ def train_encoder_decoder(
     with loading(spec):
         tokenizer = AutoTokenizer.from_pretrained(spec.name, token=token)
         model = AutoModelForSeq2SeqLM.from_pretrained(spec.name, token=token).to(device)
-    pairs = [
-        (prompt_text(e["messages"]), e["messages"][-1]["content"])
-        for e in data.examples
-        if e["messages"][-1]["role"] == "assistant"
-    ]
+    kept = [(n, e) for n, e in enumerate(data.examples) if e["messages"][-1]["role"] == "assistant"]
+    pairs = [(prompt_text(e["messages"]), e["messages"][-1]["content"]) for _, e in kept]
     rows = []
     for prompt, completion in pairs:
         encoded = tokenizer(prompt, truncation=True, max_length=config.max_seq_length)
@@ -62,7 +59,7 @@ def train_encoder_decoder(
             "input_ids"
         ]
         rows.append(dict(encoded))
-    train_at, eval_at = runtime.split_indices(len(rows), config.eval_share, config.seed, 200)
+    train_at, eval_at = session.split([n for n, _ in kept], 200)
     session.data_summary.update(train_examples=len(train_at), eval_examples=len(eval_at))
     compare = [pairs[i] for i in (eval_at or train_at)[: request.limits.compare_prompts]]
 
@@ -102,7 +99,7 @@ def train_encoder_decoder(
         train_dataset=Dataset.from_list([rows[i] for i in train_at]),
         data_collator=DataCollatorForSeq2Seq(tokenizer, model=model),
         processing_class=tokenizer,
-        callbacks=[callback],
+        callbacks=session.callbacks(callback),
     )
     ctx.status("Training")
     trainer.train()

@@ -30,6 +30,9 @@ class RunSession:
     base_model: dict[str, Any]
     history: list[dict[str, Any]] = field(default_factory=list)
     data_summary: dict[str, Any] = field(default_factory=dict)
+    checkpoint_steps: int | None = None
+    checkpoint_seconds: float | None = None
+    held_out: frozenset[int] | None = None  # positions of a separate evaluation set among the examples
 
     @property
     def work_dir(self) -> Path:
@@ -52,13 +55,31 @@ class RunSession:
     def callback(self) -> Any:
         return runtime.make_progress_callback(self.report, self.should_stop)
 
+    def callbacks(self, progress: Any) -> list[Any]:
+        """The progress callback, and the one that keeps a checkpoint as often as the run asks."""
+        from backend.services.training.checkpoints import make_checkpoint_callback
+
+        return [progress, make_checkpoint_callback(self.checkpoint_steps, self.checkpoint_seconds, self.saved)]
+
+    def saved(self, step: int, path: Path) -> None:
+        """A checkpoint is complete: it is the run's (a worker lost from now on keeps it), with the history so far."""
+        self.ctx.artifact("checkpoint", {"path": str(path.relative_to(self.work_dir)), "step": step})
+        self.write_results({"checkpoint_step": step}, status="running")
+
+    def split(self, positions: list[int], max_eval: int) -> tuple[list[int], list[int]]:
+        """Train and evaluation rows: a separate evaluation set when the run has one, else eval_share of the
+        rows (`positions`: the example each row came from)."""
+        if self.held_out is not None:
+            return runtime.split_at_positions(positions, self.held_out, max_eval)
+        return runtime.split_indices(len(positions), self.config.eval_share, self.config.seed, max_eval)
+
     def finish_if_stopped(self, callback: Any) -> None:
         """After trainer.train(): when it stopped on request, keep its checkpoint and end CANCELLED."""
         step = callback.stopped_at
         if step is None:
             return
         checkpoint = self.checkpoint_dir / f"checkpoint-{step}"
-        if checkpoint.is_dir():
+        if checkpoint.is_dir():  # recorded by saved() already; said again in case the checkpoint callback was not on
             self.ctx.artifact("checkpoint", {"path": str(checkpoint.relative_to(self.work_dir)), "step": step})
         self.write_results({"stopped_at_step": step}, status="cancelled")
         self.ctx.status(f"Stopped at step {step} on request; checkpoint saved")

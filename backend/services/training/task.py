@@ -27,13 +27,17 @@ def run_training(ctx: TaskContext, payload: dict[str, Any]) -> dict[str, Any]:
     request = parse_payload(payload)
     ctx.status(f"Reading the dataset for {request.task}")
     examples = read_dataset(Path(request.dataset), request.limits.max_examples)
-    data = prepare_task_data(request.task, examples, request.num_labels)
+    held_out = read_dataset(Path(request.eval_dataset)) if request.eval_dataset else None
+    data = prepare_task_data(request.task, examples, request.num_labels, held_out)
     ctx.checkpoint()
     spec = resolve_base_model(request, request.cache_dir(ctx.work_dir))
     config = resolve_config(request.effective_config(), spec.defaults, context_length=spec.context_length)
-    session = RunSession(ctx=ctx, task=request.task, config=config, base_model=spec.describe())
+    session = RunSession(ctx=ctx, task=request.task, config=config, base_model=spec.describe(),
+                         checkpoint_steps=request.limits.checkpoint_steps,
+                         checkpoint_seconds=request.limits.checkpoint_seconds, held_out=data.held_out)
     session.data_summary = {
         "examples_read": len(examples),
+        "eval_examples_read": len(held_out) if held_out is not None else None,
         "kinds": data.kinds,
         "examples": len(data.examples),
         "left_out": dict(data.left_out),

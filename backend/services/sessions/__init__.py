@@ -1,0 +1,1 @@
+"""Seed 001's training sessions: one per signed-in user, walked through setup → preprocess → train."""
