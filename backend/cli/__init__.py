@@ -8,7 +8,7 @@ import sys
 
 # Modules under backend.cli, each exposing register(subparsers) -> None.
 SUBCOMMAND_MODULES = ("server", "analyze", "models", "notebook", "auth", "worker", "tasks", "export", "hub",
-                      "generate", "train")
+                      "generate", "train", "registry")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -36,8 +36,12 @@ def model_for_task(session: Session, task_id: str) -> RegisteredModel | None:
     return session.scalars(select(RegisteredModel).where(RegisteredModel.training_task_id == task_id)).first()
 
 
-def list_models(session: Session, owner_id: str, *, limit: int, offset: int) -> tuple[list[RegisteredModel], int]:
-    query = select(RegisteredModel).where(RegisteredModel.owner_id == owner_id)
+def list_models(session: Session, owner_id: str | None, *, limit: int, offset: int
+                ) -> tuple[list[RegisteredModel], int]:
+    """One owner's models, newest first (every owner's for None: the operator's view)."""
+    query = select(RegisteredModel)
+    if owner_id is not None:
+        query = query.where(RegisteredModel.owner_id == owner_id)
     total = int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
     rows = session.scalars(query.order_by(RegisteredModel.updated_at.desc(), RegisteredModel.id).limit(limit)
                            .offset(offset))
