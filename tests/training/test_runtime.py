@@ -204,11 +204,20 @@ def test_gemma3_4b_loads_multimodal_and_lora_stays_in_its_language_model(smollm2
 
 class Receiver(BaseHTTPRequestHandler):
     received: list[tuple[str, dict[str, Any]]] = []
+    stop_from_step: int | None = None  # from this step on, the answer asks the run to stop (as the product's does)
 
     def do_POST(self) -> None:  # noqa: N802 - the http.server API
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         self.received.append((self.headers["Authorization"], body))
         ok = self.headers["Authorization"] == "Bearer run-token"
+        if ok and self.stop_from_step is not None:
+            answer = json.dumps({"stop": body.get("step", 0) >= self.stop_from_step}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+            return
         self.send_response(204 if ok else 403)
         self.end_headers()
 
@@ -220,6 +229,7 @@ class Receiver(BaseHTTPRequestHandler):
 def receiver() -> Any:
     server = HTTPServer(("127.0.0.1", 0), Receiver)
     Receiver.received = []
+    Receiver.stop_from_step = None
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_port}/runs/r1/progress"
     server.shutdown()
@@ -235,6 +245,17 @@ def test_report_back_posts_each_record_with_the_bearer_token(receiver: str) -> N
         ("Bearer run-token", {"step": 2, "loss": 2.1, "learning_rate": 0.0001}),
     ]
     assert report.failure == ""
+
+
+def test_a_stop_answered_by_the_server_is_seen_by_the_run(receiver: str) -> None:
+    Receiver.stop_from_step = 2
+    report = runtime.ReportBack(receiver, "run-token")
+    report({"step": 1, "loss": 2.5})
+    report.flush()
+    assert not report.stop_asked()
+    report({"step": 2, "loss": 2.1})
+    report.flush()
+    assert report.stop_asked()
 
 
 def test_report_back_failures_are_printed_once_and_never_raise(

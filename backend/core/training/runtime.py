@@ -348,10 +348,13 @@ def make_progress_callback(report: Callable[[dict[str, Any]], None],
 
 class ReportBack:
     """report(record) POSTs each progress record as JSON with the run's bearer token, from a background thread,
-    so a slow or absent server never slows training. A failure is printed once and never stops the run."""
+    so a slow or absent server never slows training. A failure is printed once and never stops the run.
+    The server answers {"stop": true} once someone stopped the run in the product: stop_asked() then turns
+    true, and make_progress_callback(report, should_stop=report.stop_asked) ends training after the step."""
 
     def __init__(self, url: str, token: str, *, timeout: float = 5.0) -> None:
         self.url, self.timeout, self.failure = url, timeout, ""
+        self._stop = threading.Event()
         self._headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         self._pending: queue.Queue[dict[str, Any]] = queue.Queue(maxsize=1000)
         threading.Thread(target=self._send_all, daemon=True, name="slmgen-report-back").start()
@@ -359,6 +362,10 @@ class ReportBack:
     def __call__(self, record: dict[str, Any]) -> None:
         with contextlib.suppress(queue.Full):  # the server is far behind: a dropped progress point costs nothing
             self._pending.put_nowait(record)
+
+    def stop_asked(self) -> bool:
+        """Whether the server asked this run to stop (read at the end of each step)."""
+        return self._stop.is_set()
 
     def flush(self) -> None:
         """Wait until every queued record was sent (or failed)."""
@@ -371,7 +378,9 @@ class ReportBack:
             request = urllib.request.Request(self.url, data=body, headers=self._headers, method="POST")
             try:
                 with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                    response.read()
+                    answer = json.loads(response.read() or b"{}")
+                if isinstance(answer, dict) and answer.get("stop") is True:
+                    self._stop.set()
             except Exception as error:  # noqa: BLE001 - whatever failed: say it once, keep training
                 if not self.failure:
                     self.failure = str(error)
