@@ -18,8 +18,10 @@ import { initGenerateData, showGenerateData } from "./js/generate_data.js";
 import { initDatasetsOut, renderDatasetsOut } from "./js/datasets_out.js";
 import { initHubImport } from "./js/hub_import.js";
 
-const NAMES_KEY = "slmgen.names"; // session id -> file name, for the heading after a reload
 const current = { sessionId: null, ready: false, applied: "", recs: [], choice: null };
+// Names this tab gave a dataset (a generated one's "Generated inputs (12 rows)"); otherwise the heading uses the
+// `filename` GET /analyze answers, so a reload or a shared address shows the file's name without local storage.
+const givenNames = new Map();
 
 function showError(error) {
   const { message, next } = describeError(error);
@@ -34,25 +36,7 @@ function clearError() {
 }
 
 function rememberName(sessionId, filename) {
-  try {
-    const names = JSON.parse(localStorage.getItem(NAMES_KEY) ?? "{}");
-    names[sessionId] = filename;
-    const kept = Object.entries(names).slice(-50); // the most recent uploads only
-    localStorage.setItem(NAMES_KEY, JSON.stringify(Object.fromEntries(kept)));
-  } catch {
-    // storage full or disabled: the heading then says "your dataset"
-  }
-}
-
-async function nameOf(sessionId) {
-  try {
-    const known = JSON.parse(localStorage.getItem(NAMES_KEY) ?? "{}")[sessionId];
-    if (known) return known;
-  } catch {
-    // unreadable storage: ask the history instead
-  }
-  const job = await findJob(sessionId);
-  return job?.dataset_filename ?? "your dataset";
+  if (filename) givenNames.set(sessionId, filename);
 }
 
 // Nothing of a previous dataset stays on screen once another one is asked for (or fails).
@@ -66,9 +50,10 @@ function hideDataset() {
   delete document.body.dataset.analysis;
 }
 
-async function showAnalysis(sessionId, name, { fresh }) {
-  const analysis = await followAnalysis(sessionId, name);
+async function showAnalysis(sessionId, given, { fresh }) {
+  const analysis = await followAnalysis(sessionId, given);
   if (!analysis || current.sessionId !== sessionId) return false;
+  const name = given ?? analysis.filename ?? "your dataset";
   let distribution = null;
   try {
     ({ data: distribution } = await getJson(`/preview/${encodeURIComponent(sessionId)}/distribution`));
@@ -100,12 +85,12 @@ async function openDataset(sessionId, params, { fresh = false, name = null } = {
     if (!fresh) clearError(); // an error about another dataset is not about this one
     current.sessionId = sessionId;
     if (!fresh) resetProgress({ uploading: false });
-    const shownName = name ?? (await nameOf(sessionId));
+    const given = name ?? givenNames.get(sessionId) ?? null;
     try {
-      if (!(await showAnalysis(sessionId, shownName, { fresh: fresh || !params.task }))) return;
+      if (!(await showAnalysis(sessionId, given, { fresh: fresh || !params.task }))) return;
     } catch (error) {
       if (current.sessionId !== sessionId) return;
-      $("progress-status").textContent = `${shownName} could not be analysed.`;
+      $("progress-status").textContent = `${given ?? error.data?.filename ?? "The dataset"} could not be analysed.`;
       hideDataset();
       showError(error);
       if (error.code === "session_not_found" && !isSignedIn()) {

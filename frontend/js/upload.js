@@ -91,13 +91,15 @@ export function stopFollowing() {
   currentRun += 1;
 }
 
-// Polls GET /analyze/{id} until the report is ready; null when a newer upload or dataset took over.
-export async function followAnalysis(sessionId, name) {
+// Polls GET /analyze/{id} until the report is ready; null when a newer upload or dataset took over. `given` is
+// a name the page already has; otherwise the server's `filename` (in its 200 and 202 answers) names the file.
+export async function followAnalysis(sessionId, given) {
   const run = ++currentRun;
   let delay = POLL_FIRST_MS;
   for (;;) {
     const { status, data } = await getJson(`/analyze/${encodeURIComponent(sessionId)}`);
     if (run !== currentRun) return null;
+    const name = given ?? data?.filename ?? "your dataset";
     if (status === 200 && data?.status !== "failed") {
       $("analysis-progress").value = 1;
       renderPartial(null);
