@@ -7,6 +7,7 @@ import { getToken, handleUnauthorized, initAuth, isSignedIn, onAuthChange, openS
 import { chooseTemplate, initBrowse, setModels, startBrowse } from "./js/browse.js";
 import { modelName, setCatalog } from "./js/catalog.js";
 import { renderDashboard } from "./js/dashboard.js";
+import { renderTrainingNote } from "./js/banners.js";
 import { initGenerate, startTraining } from "./js/generate.js";
 import { findJob, initHistory, showHistory } from "./js/history.js";
 import { forgetLists } from "./js/records.js";
@@ -18,7 +19,7 @@ import { initGenerateData, showGenerateData } from "./js/generate_data.js";
 import { initDatasetsOut, renderDatasetsOut } from "./js/datasets_out.js";
 import { initHubImport } from "./js/hub_import.js";
 
-const current = { sessionId: null, ready: false, applied: "", recs: [], choice: null };
+const current = { sessionId: null, ready: false, applied: "", recs: [], choice: null, report: null };
 // Names this tab gave a dataset (a generated one's "Generated inputs (12 rows)"); otherwise the heading uses the
 // `filename` GET /analyze answers, so a reload or a shared address shows the file's name without local storage.
 const givenNames = new Map();
@@ -46,6 +47,7 @@ function hideDataset() {
   current.ready = false;
   current.applied = "";
   current.recs = [];
+  current.report = null;
   delete document.body.dataset.sessionId;
   delete document.body.dataset.analysis;
 }
@@ -65,6 +67,7 @@ async function showAnalysis(sessionId, given, { fresh }) {
   document.body.dataset.sessionId = sessionId; // for scripts and tests that follow up through the API
   forgetLists();
   show($("dashboard"), true);
+  current.report = analysis.report ?? analysis;
   await renderDashboard(sessionId, analysis, distribution, showError);
   renderDatasetsOut(sessionId, analysis.report ?? analysis, name);
   startRecommend(sessionId);
@@ -129,6 +132,7 @@ function stepParams(extra = {}) {
 async function chooseModel(rec, overrides, job = null, { focus = true } = {}) {
   show($("train-section"), true);
   await startTraining(current.sessionId, rec, { overrides, job });
+  renderTrainingNote(current.report);
   chooseTemplate(rec.model_id);
   if (focus) {
     $("train-heading").scrollIntoView({ block: "start" });

@@ -203,6 +203,12 @@ Object.assign(ADVICE_BY_CODE, {
   nothing_to_push: "Fix the listed issues so that some examples are usable, then push again.",
 });
 
+// --- trust (issue 15): what the analysis's own refusals ask of the person ---
+Object.assign(ADVICE_BY_CODE, {
+  preference_data: "Train it with DPO or KTO (see “Preference data” above the analysis), or keep only the good answers as plain chat records and upload that file.",
+  mapping_invalid: "Name keys that the records have (the mapping step lists them) and roles among system, user, assistant and tool.",
+});
+
 // A file from the API (an export) with the sign-in header: its bytes and the name the server gives it.
 export async function fetchFile(path, query) {
   const url = query ? `${path}?${new URLSearchParams(query)}` : path;

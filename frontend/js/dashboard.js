@@ -5,6 +5,7 @@ import { $, el, clear, pick, asArray, formatNumber, formatPercent, humanize, rov
 import { drawBars, drawHistogram } from "./charts.js";
 import { filterByIssue, filterByLength, showRecord } from "./browse.js";
 import { renderDuplicates } from "./duplicates.js";
+import { renderBanners } from "./banners.js";
 
 const SEVERITIES = [
   { key: "error", label: "Errors" },
@@ -23,7 +24,7 @@ function renderCards(analysis, report) {
     "Examples",
     formatNumber(analysis.total_examples ?? report.total_examples),
     report.records_total !== undefined
-      ? el("p", { class: "hint", text: `${formatNumber(report.records_total)} records read, ${formatNumber(unusable)} could not be used` })
+      ? el("p", { class: "hint", text: `${report.records_total_is_lower_bound ? "at least " : ""}${formatNumber(report.records_total)} records read${report.records_total_is_lower_bound ? " (the file was read only partly)" : ""}, ${formatNumber(unusable)} could not be used` })
       : null,
   );
   const tokens = card(
@@ -177,6 +178,7 @@ function formatShare(share) {
 export async function renderDashboard(sessionId, analysis, distribution, onError) {
   const report = analysis.report && typeof analysis.report === "object" ? analysis.report : analysis;
   describeFile(report);
+  renderBanners(report);
   renderCards(analysis, report);
   const languages = languagesCard(report);
   if (languages) $("cards").append(languages);

@@ -106,6 +106,25 @@ function templated(messages, family, language) {
   return clampable(pre, text);
 }
 
+// Preference data (issue 15): the prompt's messages, then the chosen and the rejected answer, or the one answer
+// and its label (good: to learn; bad: an answer not to learn).
+function preferenceAnswers(example, language) {
+  const answer = (key, title, messages, tone) => el(
+    "section", { class: `preference-answer answer-${tone}`, dataset: { answer: key } },
+    el("h5", { text: title }),
+    el("ol", { class: "messages" }, asArray(messages).map((m) => messageItem(m, language))),
+  );
+  if (Array.isArray(example.chosen) || Array.isArray(example.rejected)) {
+    return [answer("chosen", "Chosen answer (preferred)", example.chosen, "good"), answer("rejected", "Rejected answer", example.rejected, "bad")];
+  }
+  if (Array.isArray(example.completion)) {
+    const good = example.label === true;
+    const label = example.label === undefined || example.label === null ? "no label" : good ? "label: good (learn it)" : "label: bad (an answer not to learn)";
+    return [answer("completion", `Answer, ${label}`, example.completion, good ? "good" : "bad")];
+  }
+  return [];
+}
+
 // example: a GET /preview example. template: {family} or null.
 export function renderExample(example, template = null) {
   const heading = `Record #${example.index}`;
@@ -125,5 +144,6 @@ export function renderExample(example, template = null) {
     template
       ? templated(example.messages, template.family, language)
       : el("ol", { class: "messages" }, asArray(example.messages).map((m) => messageItem(m, language))),
+    ...preferenceAnswers(example, language),
   );
 }
