@@ -8,6 +8,7 @@ import { chooseTemplate, initBrowse, setModels, startBrowse } from "./js/browse.
 import { modelName, setCatalog } from "./js/catalog.js";
 import { renderDashboard } from "./js/dashboard.js";
 import { renderTrainingNote } from "./js/banners.js";
+import { renderMapping } from "./js/mapping.js";
 import { initGenerate, startTraining } from "./js/generate.js";
 import { findJob, initHistory, showHistory } from "./js/history.js";
 import { forgetLists } from "./js/records.js";
@@ -69,6 +70,7 @@ async function showAnalysis(sessionId, given, { fresh }) {
   show($("dashboard"), true);
   current.report = analysis.report ?? analysis;
   await renderDashboard(sessionId, analysis, distribution, showError);
+  renderMapping(sessionId, current.report, { onReanalyse: reanalyse });
   renderDatasetsOut(sessionId, analysis.report ?? analysis, name);
   startRecommend(sessionId);
   show($("skip-to-model"), true);
@@ -145,6 +147,13 @@ function recordStep(params) {
   const url = datasetUrl(current.sessionId, params);
   setAddress(url, { replace: true });
   current.applied = JSON.stringify(parseRoute(url).params);
+}
+
+// The same dataset analysed again (with a field / role mapping): its progress, then its new report.
+async function reanalyse(sessionId) {
+  hideDataset();
+  resetProgress({ uploading: false });
+  await openDataset(sessionId, {}, { fresh: true });
 }
 
 // A version a task makes (a fixed one, a Hub import) opens at its own address, as a fresh upload does.

@@ -5,13 +5,14 @@ mapping step for records with field names of their own."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import LiveServer, Steps, horizontal_overflow, open_dataset
+from tests.browser.conftest import ANALYSIS_WAIT_MS, LiveServer, Steps, horizontal_overflow, open_dataset
 from tests.conftest import shared_file
 
 pytestmark = pytest.mark.browser
@@ -115,3 +116,44 @@ def test_preference_data_banner_answers_and_the_training_step(
     expect(page.locator("#notice-next")).to_contain_text("Train it with DPO or KTO")
     assert horizontal_overflow(page) <= 0, wider_than_the_screen(page)
     steps.shot("generate-refused")
+
+
+QA_ROWS = [{"query": f"What is {n} plus {n}?", "answer": f"{2 * n}", "speaker_notes": "x"} for n in range(1, 13)]
+
+
+def test_the_mapping_step_reads_records_with_names_of_their_own(
+    page: Page, steps: Steps, width: int, live_server: LiveServer
+) -> None:
+    data = b"".join(json.dumps(row).encode() + b"\n" for row in QA_ROWS)
+    session_id = upload_bytes(live_server, "qa_own_names.jsonl", data)
+    open_dataset(page, live_server, session_id)
+    expect(page.locator(".card").first.locator(".card-value")).to_have_text("0")
+    details = page.locator("#mapping-details")
+    expect(details).to_have_attribute("open", "")  # nothing usable: the step opens by itself
+    expect(page.locator("#mapping-keys")).to_have_text("Keys in the first records: query, answer, speaker_notes.")
+    page.select_option("#mapping-field-prompt", "query")
+    page.select_option("#mapping-field-completion", "answer")
+    page.get_by_role("button", name="Preview the mapping").click()
+    expect(page.locator("#mapping-usable")).to_have_text(
+        "5 of the first 5 records read as examples with this mapping (format: prompt_completion).")
+    turns = page.locator("#mapping-preview li.message")
+    expect(turns).to_have_count(2)
+    expect(turns.nth(0)).to_have_attribute("data-role", "user")
+    expect(turns.nth(0).locator(".content")).to_have_text("What is 1 plus 1?")
+    expect(turns.nth(1).locator(".content")).to_have_text("2")
+    assert horizontal_overflow(page) <= 0, wider_than_the_screen(page)
+    steps.shot("mapping-preview")
+    page.get_by_role("button", name="Analyse again with this mapping").click()
+    page.wait_for_selector("body[data-analysis=ready]", timeout=ANALYSIS_WAIT_MS)
+    expect(page.locator(".card").first.locator(".card-value")).to_have_text("12")
+    expect(page.locator("#mapping-details")).not_to_have_attribute("open", "")  # folded once records are read
+    with live_server.api() as api:
+        assert api.get(f"/analyze/{session_id}").json()["report"]["file"]["format"] == "prompt_completion"
+    expect(page.locator("#preview-list article.example").first.locator("li.message").first).to_contain_text(
+        "What is 1 plus 1?")
+    steps.shot("mapped")
+    # a role name that is not a role is said at the step, not as a broken page
+    page.locator("#mapping-details summary").click()
+    page.fill("#mapping-roles", "bot=robot")
+    page.get_by_role("button", name="Preview the mapping").click()
+    expect(page.locator("#mapping-status")).to_contain_text("not a role")
