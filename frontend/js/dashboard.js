@@ -54,12 +54,21 @@ function renderCards(analysis, report) {
       "Truncation",
       formatNumber(over),
       el("p", { class: "hint", text: `examples longer than ${formatNumber(truncation.max_seq_length)} tokens` }),
+      el("p", { class: "hint", id: "fit-note", text: fitNote(report, over) }),
       truncation.examples_losing_all_assistant_tokens !== undefined
         ? el("p", { class: "hint", text: `${formatNumber(truncation.examples_losing_all_assistant_tokens)} would lose every assistant token` })
         : null,
     ));
   }
   clear($("cards")).append(...cards);
+}
+
+// As the notebook says it: a fit is certain only when counted with the model's own tokenizer and chat template,
+// which only the notebook does; here the count is another tokenizer's, without the template, so it is "about".
+function fitNote(report, over) {
+  const counted = report.tokenizer?.counted_with ?? report.tokenizer?.name ?? "the analysis's tokenizer";
+  const what = Number(over) === 0 ? "About: every example fits" : "About";
+  return `${what} (counted with ${counted}, without a model's chat template; the notebook counts exactly with the chosen model's own tokenizer and template).`;
 }
 
 function logBins(distribution) {

@@ -67,6 +67,9 @@ def test_a_file_read_only_partly_says_its_counts_are_a_lower_bound(
     deductions = page.locator("ul.deductions li")
     expect(deductions.first).to_contain_text("−20")  # the score's deduction as the report gives it
     expect(deductions.first).to_contain_text("The file was read only partly")
+    # "every example fits" as the notebook words it: about, never certain, from another tokenizer's count
+    expect(page.locator("#fit-note")).to_contain_text("About: every example fits (counted with ")
+    expect(page.locator("#fit-note")).to_contain_text("the notebook counts exactly")
     assert horizontal_overflow(page) <= 0
     steps.shot("read-partly")
     # a whole file gets no such banner
@@ -157,3 +160,38 @@ def test_the_mapping_step_reads_records_with_names_of_their_own(
     page.fill("#mapping-roles", "bot=robot")
     page.get_by_role("button", name="Preview the mapping").click()
     expect(page.locator("#mapping-status")).to_contain_text("not a role")
+
+
+def _chat(i: int, key: str = "messages", weight: int | None = None) -> dict[str, object]:
+    reply: dict[str, object] = {"role": "assistant", "content": f"Answer number {i} is here."}
+    if weight is not None:
+        reply["weight"] = weight
+    return {key: [{"role": "user", "content": f"Question {i}, please?"}, reply]}
+
+
+def test_the_new_issues_each_say_their_own_next_step(
+    page: Page, steps: Steps, width: int, live_server: LiveServer
+) -> None:
+    rows = [json.dumps(_chat(i)) for i in range(12)]
+    files = {
+        "missing_comma": ("comma.json", ("[\n" + ",\n".join(rows[:6]) + "\n" + ",\n".join(rows[6:]) + "\n]").encode()),
+        "messages_under_conversations": (
+            "conversations.jsonl", b"".join(json.dumps(_chat(i, "conversations")).encode() + b"\n" for i in range(12))),
+        "nothing_trained": (
+            "weight0.jsonl", b"".join(json.dumps(_chat(i, weight=0)).encode() + b"\n" for i in range(12))),
+    }
+    advice: dict[str, str] = {}
+    for code, (name, data) in files.items():
+        session_id = upload_bytes(live_server, name, data)
+        with live_server.api() as api:
+            issue = next(i for i in api.get(f"/analyze/{session_id}").json()["report"]["issues"] if i["code"] == code)
+        open_dataset(page, live_server, session_id)
+        shown = page.locator(f"li.issue[data-code={code}]")
+        expect(shown.locator(".advice")).to_have_text(f"What to do: {issue['advice']}")
+        advice[code] = issue["advice"]
+        assert horizontal_overflow(page) <= 0, wider_than_the_screen(page)
+        steps.shot(code)
+    assert "the ingest step flagged them" not in " ".join(advice.values())  # none is the generic sentence
+    assert "add a comma" in advice["missing_comma"] and "rename the key" in advice["messages_under_conversations"]
+    assert "weight 1" in advice["nothing_trained"]
+    expect(page.locator("li.issue[data-code=nothing_trained] .records button").first).to_have_text("#0 (line 1)")
