@@ -14,7 +14,7 @@ import { findJob, initHistory, showHistory } from "./js/history.js";
 import { forgetLists } from "./js/records.js";
 import { initRecommend, recommend, setChoice, startRecommend } from "./js/recommend.js";
 import { datasetUrl, isNewAddress, parseRoute, setAddress } from "./js/router.js";
-import { followAnalysis, initUpload, resetProgress, stopFollowing } from "./js/upload.js";
+import { followAnalysis, initUpload, offerRestart, resetProgress, stopFollowing } from "./js/upload.js";
 import { initGenerateData, showGenerateData } from "./js/generate_data.js";
 // datasets out (issue 12): fix, download and push panels on the dashboard; import beside the upload
 import { initDatasetsOut, renderDatasetsOut } from "./js/datasets_out.js";
@@ -95,6 +95,12 @@ async function openDataset(sessionId, params, { fresh = false, name = null } = {
       if (!(await showAnalysis(sessionId, given, { fresh: fresh || !params.task }))) return;
     } catch (error) {
       if (current.sessionId !== sessionId) return;
+      if (error.code === "analysis_cancelled") { // stopped: say so, and offer to start it again
+        hideDataset();
+        current.sessionId = sessionId;
+        offerRestart(sessionId, given ?? "this dataset", reanalyse);
+        return;
+      }
       $("progress-status").textContent = `${given ?? error.data?.filename ?? "The dataset"} could not be analysed.`;
       hideDataset();
       showError(error);
