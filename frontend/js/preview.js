@@ -126,14 +126,15 @@ function preferenceAnswers(example, language) {
 }
 
 // example: a GET /preview example. template: {family} or null.
-export function renderExample(example, template = null) {
+// copy: shown again elsewhere (a duplicate group's records): no id, so #record-N stays the data browser's.
+export function renderExample(example, template = null, { copy = false } = {}) {
   const heading = `Record #${example.index}`;
   const where = example.line ? `line ${formatNumber(example.line)} · ` : "";
   // lang on the dataset's own text (not on the page's labels), so screen readers pronounce it right
   const language = example.language && example.language !== "und" ? example.language : null;
   return el(
     "article",
-    { class: "example", id: `record-${example.index}`, tabindex: "-1", "aria-label": heading, dataset: { index: String(example.index), language: example.language ?? "" } },
+    { class: "example", id: copy ? null : `record-${example.index}`, tabindex: copy ? null : "-1", "aria-label": heading, dataset: { index: String(example.index), language: example.language ?? "" } },
     el(
       "header",
       {},
