@@ -37,8 +37,21 @@ function clearError() {
   show($("notice"), false);
 }
 
+// This browser's recent uploads (session id -> name), which the Generate data page offers as seed datasets.
+// The heading does not read it: after a reload it shows the server's `filename`.
+const RECENT_KEY = "slmgen.names";
+
 function rememberName(sessionId, filename) {
-  if (filename) givenNames.set(sessionId, filename);
+  if (!filename) return;
+  givenNames.set(sessionId, filename);
+  try {
+    const names = JSON.parse(localStorage.getItem(RECENT_KEY) ?? "{}");
+    names[sessionId] = filename;
+    const kept = Object.entries(names).slice(-50); // the most recent uploads only
+    localStorage.setItem(RECENT_KEY, JSON.stringify(Object.fromEntries(kept)));
+  } catch {
+    // storage full or disabled: the Generate data page then offers the signed-in history only
+  }
 }
 
 // Nothing of a previous dataset stays on screen once another one is asked for (or fails).

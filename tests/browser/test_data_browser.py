@@ -229,7 +229,8 @@ def test_near_duplicate_groups_show_their_verified_similarity_and_compare_shows_
     big = next(g for g in listed["groups"] if g["size"] > 5)  # more records than one page of the compare panel
     open_dataset(page, live_server, session_id)
     section = page.locator(".dup-kind[data-kind=near]")
-    expect(section).to_contain_text(f"Similarity ≥ {floor3(near['threshold'])} (true Jaccard similarity, each pair checked).")
+    threshold = floor3(near["threshold"])
+    expect(section).to_contain_text(f"Similarity ≥ {threshold} (true Jaccard similarity, each pair checked).")
     expect(section).to_contain_text(f"{near['verified_pairs']:,} of {near['candidate_pairs']:,} candidate pairs")
     section.get_by_text("What the similarity means").click()
     expect(section.locator(".near-meaning .meaning")).to_have_text(near["meaning"])
@@ -246,7 +247,8 @@ def test_near_duplicate_groups_show_their_verified_similarity_and_compare_shows_
         first = (page_number - 1) * 5 + 1
         expect(members.locator(".member-range")).to_have_text(
             f"Records {first}–{min(first + 4, big['size'])} of the group's {big['size']}")
-        shown += [int(i) for i in members.locator("article.example").evaluate_all("(a) => a.map((x) => x.dataset.index)")]
+        articles = members.locator("article.example")
+        shown += [int(i) for i in articles.evaluate_all("(a) => a.map((x) => x.dataset.index)")]
         if page_number * 5 < big["size"]:
             members.get_by_role("button", name="Next records").click()
     assert shown == [m["index"] for m in big["members"]]  # every member, in order, none left out

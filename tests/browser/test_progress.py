@@ -60,7 +60,8 @@ def _watch_figures(page: Page) -> None:
             }
             const dashboard = document.querySelector('#dashboard');
             if (dashboard && !dashboard.hidden && !window.readyAt) window.readyAt = performance.now();
-            if (document.querySelector('#upload-progress')?.value === 1 && !window.uploadedAt) window.uploadedAt = performance.now();
+            const uploaded = document.querySelector('#upload-progress')?.value === 1;
+            if (uploaded && !window.uploadedAt) window.uploadedAt = performance.now();
             const bar = document.querySelector('#analysis-progress');
             const v = bar && bar.getAttribute('value');
             if (v !== null && window.barLog[window.barLog.length - 1] !== v) window.barLog.push(v);

@@ -81,13 +81,13 @@ def run_generate_and_push(ctx: TaskContext, payload: dict[str, Any], *, settings
                               "rows": generation["rows"], "task": ctx.task_id})
     ctx.checkpoint()
     if job.hub.action == "push":
-        push = PushPayload(dataset_id=job.dataset_id, repo=job.hub.repo, split=job.hub.split,
+        push = PushPayload(dataset_id=job.dataset_id, store=str(store), repo=job.hub.repo, split=job.hub.split,
                            private=job.hub.private, stratify=generation["mode"] == "classification",
                            task_category=TASK_CATEGORIES[generation["mode"]], card=card_facts(report, origin))
         hub = push_store(ctx, push, store, token=token, endpoint=settings.hf_endpoint)
     else:
         assert isinstance(job.hub.split, str)  # HubTarget's validator
-        append = AppendPayload(dataset_id=job.dataset_id, repo=job.hub.repo, split=job.hub.split,
+        append = AppendPayload(dataset_id=job.dataset_id, store=str(store), repo=job.hub.repo, split=job.hub.split,
                                note=f"generated with {generation['provider']['model']} ({generation['mode']})")
         hub = append_store(ctx, append, store, token=token, endpoint=settings.hf_endpoint)
     ctx.status(f"Done: {generation['rows']} rows generated and sent to {hub['repo_id']}")
