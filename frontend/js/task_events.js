@@ -33,12 +33,15 @@ function parseBlock(block) {
 
 // Calls onEvent(kind, data) for each event until the task ends; true when it ended (its final state came),
 // false when the stream could not be kept open (the caller polls instead) or isCurrent() turned false.
-export async function followTaskEvents(taskId, onEvent, { isCurrent = () => true } = {}) {
+// `signal` closes the stream at once (a newer upload took over: it must not hold one of the client's streams).
+export async function followTaskEvents(taskId, onEvent, { isCurrent = () => true, signal = null } = {}) {
   let lastId = null;
   let retryMs = 1000;
   let failures = 0;
   while (isCurrent()) {
     const controller = new AbortController();
+    if (signal?.aborted) return false;
+    signal?.addEventListener("abort", () => controller.abort(), { once: true });
     let sawFinal = false;
     try {
       const headers = { Accept: "text/event-stream", ...authHeaders(), ...(lastId ? { "Last-Event-ID": lastId } : {}) };
@@ -79,6 +82,7 @@ export async function followTaskEvents(taskId, onEvent, { isCurrent = () => true
       if (sawFinal) return true; // the server closes the stream after the task's final event
       failures += 1; // closed early, or with nothing new
     } catch {
+      if (signal?.aborted) return false;
       failures += 1;
     }
     if (sawFinal) return true;

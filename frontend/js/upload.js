@@ -94,8 +94,12 @@ export function resetProgress({ uploading }) {
   show($("analysis-restart"), false);
 }
 
+let streamStop = null; // closes the events stream of the analysis being followed
+
 export function stopFollowing() {
   currentRun += 1;
+  streamStop?.abort();
+  streamStop = null;
 }
 
 // --- the Stop button: DELETE /tasks/{id}; the analysis then ends CANCELLED and the page says how to restart ---
@@ -146,6 +150,7 @@ function showView(name, view) {
 // Follows one task's events into `view` (the same shape as a 202 body); true when the task ended.
 async function followEvents(view, name, run) {
   document.body.dataset.progressSource = "events";
+  streamStop = new AbortController();
   const ended = await followTaskEvents(view.task_id, (kind, data) => {
     if (kind === "progress" && typeof data.fraction === "number") view.progress = Math.min(0.99, data.fraction);
     else if (kind === "progress" && data.total) view.progress = Math.min(0.99, data.done / data.total);
@@ -155,7 +160,7 @@ async function followEvents(view, name, run) {
     else return;
     if (kind === "progress" && typeof data.done === "number" && data.total) view.parts = { done: data.done, total: data.total };
     showView(name, view);
-  }, { isCurrent: () => run === currentRun });
+  }, { isCurrent: () => run === currentRun, signal: streamStop.signal });
   if (!ended && run === currentRun) document.body.dataset.progressSource = "polling";
   return ended;
 }
@@ -164,7 +169,8 @@ async function followEvents(view, name, run) {
 // a task runs, its events (SSE) move the bar and the running figures as each part ends; when they cannot be
 // read, polling does. `given` is a name the page already has; otherwise the server's `filename` names the file.
 export async function followAnalysis(sessionId, given) {
-  const run = ++currentRun;
+  stopFollowing();
+  const run = currentRun;
   let delay = POLL_FIRST_MS;
   const streamed = new Set(); // tasks whose events were followed (once each)
   for (;;) {
