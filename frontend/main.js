@@ -7,12 +7,14 @@ import { getToken, handleUnauthorized, initAuth, isSignedIn, onAuthChange, openS
 import { chooseTemplate, initBrowse, setModels, startBrowse } from "./js/browse.js";
 import { modelName, setCatalog } from "./js/catalog.js";
 import { renderDashboard } from "./js/dashboard.js";
+import { renderTrainingNote } from "./js/banners.js";
+import { renderMapping } from "./js/mapping.js";
 import { initGenerate, startTraining } from "./js/generate.js";
 import { findJob, initHistory, showHistory } from "./js/history.js";
 import { forgetLists } from "./js/records.js";
 import { initRecommend, recommend, setChoice, startRecommend } from "./js/recommend.js";
 import { datasetUrl, isNewAddress, parseRoute, setAddress } from "./js/router.js";
-import { followAnalysis, initUpload, resetProgress, stopFollowing } from "./js/upload.js";
+import { followAnalysis, initUpload, offerRestart, resetProgress, stopFollowing } from "./js/upload.js";
 import { initGenerateData, showGenerateData } from "./js/generate_data.js";
 // datasets out (issue 12): fix, download and push panels on the dashboard; import beside the upload
 import { initDatasetsOut, renderDatasetsOut } from "./js/datasets_out.js";
@@ -20,8 +22,10 @@ import { initHubImport } from "./js/hub_import.js";
 // training (issue 13): "Train here", the run page and the Models page
 import { initTraining, leaveRun, showModels, showRun } from "./js/training.js";
 
-const NAMES_KEY = "slmgen.names"; // session id -> file name, for the heading after a reload
-const current = { sessionId: null, ready: false, applied: "", recs: [], choice: null };
+const current = { sessionId: null, ready: false, applied: "", recs: [], choice: null, report: null };
+// Names this tab gave a dataset (a generated one's "Generated inputs (12 rows)"); otherwise the heading uses the
+// `filename` GET /analyze answers, so a reload or a shared address shows the file's name without local storage.
+const givenNames = new Map();
 
 function showError(error) {
   const { message, next } = describeError(error);
@@ -35,26 +39,21 @@ function clearError() {
   show($("notice"), false);
 }
 
+// This browser's recent uploads (session id -> name), which the Generate data page offers as seed datasets.
+// The heading does not read it: after a reload it shows the server's `filename`.
+const RECENT_KEY = "slmgen.names";
+
 function rememberName(sessionId, filename) {
+  if (!filename) return;
+  givenNames.set(sessionId, filename);
   try {
-    const names = JSON.parse(localStorage.getItem(NAMES_KEY) ?? "{}");
+    const names = JSON.parse(localStorage.getItem(RECENT_KEY) ?? "{}");
     names[sessionId] = filename;
     const kept = Object.entries(names).slice(-50); // the most recent uploads only
-    localStorage.setItem(NAMES_KEY, JSON.stringify(Object.fromEntries(kept)));
+    localStorage.setItem(RECENT_KEY, JSON.stringify(Object.fromEntries(kept)));
   } catch {
-    // storage full or disabled: the heading then says "your dataset"
+    // storage full or disabled: the Generate data page then offers the signed-in history only
   }
-}
-
-async function nameOf(sessionId) {
-  try {
-    const known = JSON.parse(localStorage.getItem(NAMES_KEY) ?? "{}")[sessionId];
-    if (known) return known;
-  } catch {
-    // unreadable storage: ask the history instead
-  }
-  const job = await findJob(sessionId);
-  return job?.dataset_filename ?? "your dataset";
 }
 
 // Nothing of a previous dataset stays on screen once another one is asked for (or fails).
@@ -64,13 +63,15 @@ function hideDataset() {
   current.ready = false;
   current.applied = "";
   current.recs = [];
+  current.report = null;
   delete document.body.dataset.sessionId;
   delete document.body.dataset.analysis;
 }
 
-async function showAnalysis(sessionId, name, { fresh }) {
-  const analysis = await followAnalysis(sessionId, name);
+async function showAnalysis(sessionId, given, { fresh }) {
+  const analysis = await followAnalysis(sessionId, given);
   if (!analysis || current.sessionId !== sessionId) return false;
+  const name = given ?? analysis.filename ?? "your dataset";
   let distribution = null;
   try {
     ({ data: distribution } = await getJson(`/preview/${encodeURIComponent(sessionId)}/distribution`));
@@ -82,7 +83,9 @@ async function showAnalysis(sessionId, name, { fresh }) {
   document.body.dataset.sessionId = sessionId; // for scripts and tests that follow up through the API
   forgetLists();
   show($("dashboard"), true);
+  current.report = analysis.report ?? analysis;
   await renderDashboard(sessionId, analysis, distribution, showError);
+  renderMapping(sessionId, current.report, { onReanalyse: reanalyse });
   renderDatasetsOut(sessionId, analysis.report ?? analysis, name);
   startRecommend(sessionId);
   show($("skip-to-model"), true);
@@ -102,12 +105,18 @@ async function openDataset(sessionId, params, { fresh = false, name = null } = {
     if (!fresh) clearError(); // an error about another dataset is not about this one
     current.sessionId = sessionId;
     if (!fresh) resetProgress({ uploading: false });
-    const shownName = name ?? (await nameOf(sessionId));
+    const given = name ?? givenNames.get(sessionId) ?? null;
     try {
-      if (!(await showAnalysis(sessionId, shownName, { fresh: fresh || !params.task }))) return;
+      if (!(await showAnalysis(sessionId, given, { fresh: fresh || !params.task }))) return;
     } catch (error) {
       if (current.sessionId !== sessionId) return;
-      $("progress-status").textContent = `${shownName} could not be analysed.`;
+      if (error.code === "analysis_cancelled") { // stopped: say so, and offer to start it again
+        hideDataset();
+        current.sessionId = sessionId;
+        offerRestart(sessionId, given ?? "this dataset", reanalyse);
+        return;
+      }
+      $("progress-status").textContent = `${given ?? error.data?.filename ?? "The dataset"} could not be analysed.`;
       hideDataset();
       showError(error);
       if (error.code === "session_not_found" && !isSignedIn()) {
@@ -146,6 +155,7 @@ function stepParams(extra = {}) {
 async function chooseModel(rec, overrides, job = null, { focus = true } = {}) {
   show($("train-section"), true);
   await startTraining(current.sessionId, rec, { overrides, job });
+  renderTrainingNote(current.report);
   chooseTemplate(rec.model_id);
   if (focus) {
     $("train-heading").scrollIntoView({ block: "start" });
@@ -158,6 +168,13 @@ function recordStep(params) {
   const url = datasetUrl(current.sessionId, params);
   setAddress(url, { replace: true });
   current.applied = JSON.stringify(parseRoute(url).params);
+}
+
+// The same dataset analysed again (with a field / role mapping): its progress, then its new report.
+async function reanalyse(sessionId) {
+  hideDataset();
+  resetProgress({ uploading: false });
+  await openDataset(sessionId, {}, { fresh: true });
 }
 
 // A version a task makes (a fixed one, a Hub import) opens at its own address, as a fresh upload does.

@@ -231,6 +231,7 @@ class AnalysisStatus:
     report: Report | None = None
     task: Task | None = None
     partial: dict[str, Any] | None = None
+    filename: str | None = None  # the client's name, for display (None while a task still makes the version)
 
 
 RUNNING_STATUS = {"QUEUED": "queued", "RUNNING": "analyzing", "CANCELLING": "cancelling"}
@@ -254,19 +255,19 @@ async def analysis_status(state: AppState, session_id: str, user: User | None, c
     task = await current_analysis(state, dataset)
     if task is None:
         if dataset.report is not None:
-            return AnalysisStatus("ready", 1.0, report_of(dataset))
+            return AnalysisStatus("ready", 1.0, report_of(dataset), filename=dataset.filename)
         # Recorded before analyses were tasks, and never finished: start it now from the stored upload.
         task = await start_analysis(state, dataset, analysis_options(state, stored=dataset.options), user, client)
     if task.state in RUNNING_STATUS:
         fraction = task.progress_done / task.progress_total if task.progress_total else 0.0
         return AnalysisStatus(RUNNING_STATUS[task.state], min(fraction, 0.99), task=task,
-                              partial=await engine.partial_figures(state, task))
+                              partial=await engine.partial_figures(state, task), filename=dataset.filename)
     if task.state == "DONE":
         # The dataset row was read before the task: if the worker committed in between, that row holds no
         # report or the previous analysis's one. The task and the report are committed together, so a row
         # read after a DONE task holds this task's report.
         dataset = await get_dataset_for(state, session_id, user)
-        return AnalysisStatus("ready", 1.0, report_of(dataset), task=task)
+        return AnalysisStatus("ready", 1.0, report_of(dataset), task=task, filename=dataset.filename)
     raise failure_error(task)
 
 

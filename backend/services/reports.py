@@ -9,8 +9,9 @@ from backend.core.analysis import Report
 __all__ = ["analysis_payload"]
 
 
-def analysis_payload(session_id: str | None, report: Report) -> dict[str, Any]:
-    """The GET /analyze body: the seed's fields first, then the whole report (the CLI's --json too)."""
+def analysis_payload(session_id: str | None, report: Report, filename: str | None = None) -> dict[str, Any]:
+    """The GET /analyze body: the seed's fields first, then the file's name as uploaded (None in the CLI),
+    then the whole report (the CLI's --json too)."""
     return {
         "session_id": session_id,
         "status": "ready",
@@ -20,5 +21,6 @@ def analysis_payload(session_id: str | None, report: Report) -> dict[str, Any]:
         "quality_score": report.quality_score,
         "quality_issues": report.quality_issues,
         "format_valid": report.format_valid,
+        "filename": filename,
         "report": report.model_dump(mode="json"),
     }

@@ -19,7 +19,7 @@ export function configureApi({ getToken, onUnauthorized }) {
   if (onUnauthorized) hooks.onUnauthorized = onUnauthorized;
 }
 
-function authHeaders() {
+export function authHeaders() {
   const token = hooks.getToken();
   return token ? { Authorization: `Bearer ${token}` } : {};
 }
@@ -201,6 +201,13 @@ Object.assign(ADVICE_BY_CODE, {
   format_cannot_carry: "Choose canonical or OpenAI messages: they carry every example.",
   unusable_records_need_dropping: "Tick “records that could not be read” too, or fix those records in the file.",
   nothing_to_push: "Fix the listed issues so that some examples are usable, then push again.",
+});
+
+// --- trust (issue 15): what the analysis's own refusals ask of the person ---
+Object.assign(ADVICE_BY_CODE, {
+  preference_data: "Train it with DPO or KTO (see “Preference data” above the analysis), or keep only the good answers as plain chat records and upload that file.",
+  analysis_cancelled: "Open the dataset's address and press “Analyse again” to start the analysis from the beginning.",
+  mapping_invalid: "Name keys that the records have (the mapping step lists them) and roles among system, user, assistant and tool.",
 });
 
 // A file from the API (an export) with the sign-in header: its bytes and the name the server gives it.

@@ -5,6 +5,7 @@ import { $, el, clear, pick, asArray, formatNumber, formatPercent, humanize, rov
 import { drawBars, drawHistogram } from "./charts.js";
 import { filterByIssue, filterByLength, showRecord } from "./browse.js";
 import { renderDuplicates } from "./duplicates.js";
+import { renderBanners } from "./banners.js";
 
 const SEVERITIES = [
   { key: "error", label: "Errors" },
@@ -23,7 +24,7 @@ function renderCards(analysis, report) {
     "Examples",
     formatNumber(analysis.total_examples ?? report.total_examples),
     report.records_total !== undefined
-      ? el("p", { class: "hint", text: `${formatNumber(report.records_total)} records read, ${formatNumber(unusable)} could not be used` })
+      ? el("p", { class: "hint", text: `${report.records_total_is_lower_bound ? "at least " : ""}${formatNumber(report.records_total)} records read${report.records_total_is_lower_bound ? " (the file was read only partly)" : ""}, ${formatNumber(unusable)} could not be used` })
       : null,
   );
   const tokens = card(
@@ -53,12 +54,21 @@ function renderCards(analysis, report) {
       "Truncation",
       formatNumber(over),
       el("p", { class: "hint", text: `examples longer than ${formatNumber(truncation.max_seq_length)} tokens` }),
+      el("p", { class: "hint", id: "fit-note", text: fitNote(report, over) }),
       truncation.examples_losing_all_assistant_tokens !== undefined
         ? el("p", { class: "hint", text: `${formatNumber(truncation.examples_losing_all_assistant_tokens)} would lose every assistant token` })
         : null,
     ));
   }
   clear($("cards")).append(...cards);
+}
+
+// As the notebook says it: a fit is certain only when counted with the model's own tokenizer and chat template,
+// which only the notebook does; here the count is another tokenizer's, without the template, so it is "about".
+function fitNote(report, over) {
+  const counted = report.tokenizer?.counted_with ?? report.tokenizer?.name ?? "the analysis's tokenizer";
+  const what = Number(over) === 0 ? "About: every example fits" : "About";
+  return `${what} (counted with ${counted}, without a model's chat template; the notebook counts exactly with the chosen model's own tokenizer and template).`;
 }
 
 function logBins(distribution) {
@@ -177,6 +187,7 @@ function formatShare(share) {
 export async function renderDashboard(sessionId, analysis, distribution, onError) {
   const report = analysis.report && typeof analysis.report === "object" ? analysis.report : analysis;
   describeFile(report);
+  renderBanners(report);
   renderCards(analysis, report);
   const languages = languagesCard(report);
   if (languages) $("cards").append(languages);

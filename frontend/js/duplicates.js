@@ -56,46 +56,75 @@ function diffView(left, right) {
   ];
 }
 
-function picker(id, label, examples, chosen) {
+const MEMBERS_PER_PAGE = 5;
+
+// A similarity rounded down (3 decimals): "at least 0.719" is then true of the figure it stands for.
+function lowerBound(value) {
+  return String(Math.floor(Number(value) * 1000) / 1000);
+}
+
+function picker(id, label, members, chosen) {
   return el("span", { class: "field" },
     el("label", { for: id, text: label }),
-    el("select", { id }, examples.map((e) => el("option", { value: String(e.index), selected: e.index === chosen, text: `#${e.index}` }))));
+    el("select", { id }, members.map((m) => el("option", { value: String(m.index), selected: m.index === chosen, text: `#${m.index}` }))));
+}
+
+// Any two members side by side (exact: as they are; near and same prompt: the word-level diff).
+async function drawPair(kind, panel, id, view) {
+  const chosen = [panel.querySelector(`#${id}-a`).value, panel.querySelector(`#${id}-b`).value].map(Number);
+  const examples = await fetchRecords([...new Set(chosen)]);
+  const [left, right] = chosen.map((index) => examples.find((e) => e.index === index));
+  const missing = chosen.filter((index, i) => ![left, right][i]);
+  if (missing.length) {
+    clear(view).append(el("p", { class: "hint", text: `Record #${missing[0]} is not a usable example, so it cannot be shown; choose another.` }));
+    return;
+  }
+  clear(view).append(...(kind === "exact"
+    ? [el("div", { class: "side-by-side" }, renderExample(left, null, { copy: true }), renderExample(right, null, { copy: true }))]
+    : diffView(left, right)));
+}
+
+// Every member of the group, a page at a time: none is left out silently.
+async function drawMembers(box, members, page) {
+  const pages = Math.max(1, Math.ceil(members.length / MEMBERS_PER_PAGE));
+  const slice = members.slice((page - 1) * MEMBERS_PER_PAGE, page * MEMBERS_PER_PAGE);
+  const examples = await fetchRecords(slice.map((m) => m.index));
+  const first = (page - 1) * MEMBERS_PER_PAGE + 1;
+  const shown = slice.map((m) => examples.find((e) => e.index === m.index)
+    ?? el("p", { class: "hint", dataset: { index: String(m.index) }, text: `Record #${m.index}: not a usable example, so it cannot be shown.` }));
+  const parts = [
+    el("p", { class: "hint member-range", text: `Records ${formatNumber(first)}–${formatNumber(first + slice.length - 1)} of the group's ${formatNumber(members.length)}` }),
+    el("div", { class: "members" }, shown.map((item) => (item instanceof Node ? item : renderExample(item, null, { copy: true })))),
+  ];
+  if (pages > 1) {
+    const prev = el("button", { type: "button", text: "Previous records", disabled: page <= 1 });
+    const next = el("button", { type: "button", text: "Next records", disabled: page >= pages });
+    prev.addEventListener("click", () => drawMembers(box, members, page - 1).catch(context.onError));
+    next.addEventListener("click", () => drawMembers(box, members, page + 1).catch(context.onError));
+    parts.push(el("nav", { class: "pager", "aria-label": "Records of this group" }, prev, el("span", { text: `Page ${page} of ${pages}` }), next));
+  }
+  clear(box).append(...parts);
 }
 
 async function openCompare(kind, group, panel, button) {
   button.setAttribute("aria-expanded", "true");
   const members = asArray(group.members);
-  let examples;
-  try {
-    examples = await fetchRecords(members.map((m) => m.index));
-  } catch (error) {
-    clear(panel).append(el("p", { class: "field-error", text: describeError(error).message }));
-    return;
-  }
   clear(panel);
   show(panel, true);
-  if (examples.length < 2) {
-    panel.append(el("p", { class: "hint", text: "Fewer than two of these records are usable examples, so there is nothing to compare." }));
-    return;
-  }
   const id = `cmp-${kind}-${group.group}`;
   const view = el("div", { class: "compare-view" });
-  const draw = () => {
-    const left = examples.find((e) => String(e.index) === panel.querySelector(`#${id}-a`).value);
-    const right = examples.find((e) => String(e.index) === panel.querySelector(`#${id}-b`).value);
-    clear(view).append(...(kind === "exact"
-      ? [el("div", { class: "side-by-side" }, renderExample(left), renderExample(right))]
-      : diffView(left, right)));
-  };
-  const note = examples.length < members.length
-    ? ` ${formatNumber(members.length - examples.length)} of its records are not usable examples and cannot be shown.` : "";
+  const all = el("div", { class: "compare-members" });
   panel.append(
-    el("p", { class: "hint", text: `Comparing two of the group's ${formatNumber(members.length)} records; choose any two.${note}` }),
-    el("div", { class: "compare-pickers" }, picker(`${id}-a`, "Left", examples, examples[0].index), picker(`${id}-b`, "Right", examples, examples[1].index)),
+    el("p", { class: "hint", text: `Choose any two of the group's ${formatNumber(members.length)} records to compare; every record of the group is shown below.` }),
+    el("div", { class: "compare-pickers" }, picker(`${id}-a`, "Left", members, members[0]?.index), picker(`${id}-b`, "Right", members, members[1]?.index)),
     view,
+    el("h5", { text: `All ${formatNumber(members.length)} records of group ${group.group}` }),
+    all,
   );
-  for (const select of panel.querySelectorAll("select")) select.addEventListener("change", draw);
-  draw();
+  const redraw = () => drawPair(kind, panel, id, view).catch((error) => clear(view).append(el("p", { class: "field-error", text: describeError(error).message })));
+  for (const select of panel.querySelectorAll("select")) select.addEventListener("change", redraw);
+  await redraw();
+  await drawMembers(all, members, 1).catch((error) => clear(all).append(el("p", { class: "field-error", text: describeError(error).message })));
 }
 
 function groupItem(kind, group) {
@@ -104,7 +133,8 @@ function groupItem(kind, group) {
   const panel = el("div", { class: "compare", hidden: true });
   const button = el("button", { type: "button", "aria-expanded": "false", text: "Compare side by side" });
   button.addEventListener("click", () => openCompare(kind, group, panel, button));
-  const similarity = typeof group.similarity === "number" ? `, similarity ${formatNumber(group.similarity, 2)}` : "";
+  // verified: the lowest true Jaccard similarity of a member to its closest group-mate (report.duplicates.near)
+  const similarity = typeof group.similarity === "number" ? `, similarity at least ${lowerBound(group.similarity)}` : "";
   const chips = rovingGroup(el("span", { class: "chips" }, members.map(recordChip)), `Records of group ${group.group}`);
   const listedAll = members.length >= size ? "" : ` (first ${formatNumber(members.length)} listed)`;
   return el("li", { class: "dup-group", dataset: { size: String(size) } },
@@ -139,12 +169,21 @@ export async function renderDuplicates(sessionId, report, box, onError) {
     if (!section) continue;
     let note = kind.note;
     if (kind.key === "near" && section.threshold !== undefined) {
-      note = `Similarity ≥ ${formatNumber(Number(section.threshold), 2)} by ${section.method ?? "MinHash"} over ${section.hashed_text ?? "the conversation text"}.`;
+      const checked = typeof section.verified_pairs === "number" && typeof section.candidate_pairs === "number"
+        ? ` ${formatNumber(section.verified_pairs)} of ${formatNumber(section.candidate_pairs)} candidate pairs were verified at or above it.` : "";
+      note = `Similarity ≥ ${lowerBound(section.threshold)} (true Jaccard similarity, each pair checked).${checked} Each group shows its lowest figure.`;
     }
+    const meaning = kind.key === "near" && (section.meaning || section.method)
+      ? el("details", { class: "near-meaning" }, el("summary", { text: "What the similarity means" }),
+          section.meaning ? el("p", { class: "meaning", text: section.meaning }) : null,
+          section.method ? el("p", { class: "hint", text: `How: ${section.method}.` }) : null,
+          section.hashed_text ? el("p", { class: "hint", text: `Compared: ${section.hashed_text}.` }) : null)
+      : null;
     const groupsBox = el("div", { class: "dup-list" });
     box.append(el("section", { class: "dup-kind", dataset: { kind: kind.key } },
       el("h4", { text: `${kind.title}: ${formatNumber(section.count ?? 0)} records in ${formatNumber(section.groups_count ?? 0)} groups` }),
       note ? el("p", { class: "hint", text: note }) : null,
+      meaning,
       groupsBox));
     shown += 1;
     if (Number(section.groups_count ?? 0) > 0) await showGroups(kind.key, groupsBox, 1);

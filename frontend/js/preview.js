@@ -106,15 +106,35 @@ function templated(messages, family, language) {
   return clampable(pre, text);
 }
 
+// Preference data (issue 15): the prompt's messages, then the chosen and the rejected answer, or the one answer
+// and its label (good: to learn; bad: an answer not to learn).
+function preferenceAnswers(example, language) {
+  const answer = (key, title, messages, tone) => el(
+    "section", { class: `preference-answer answer-${tone}`, dataset: { answer: key } },
+    el("h5", { text: title }),
+    el("ol", { class: "messages" }, asArray(messages).map((m) => messageItem(m, language))),
+  );
+  if (Array.isArray(example.chosen) || Array.isArray(example.rejected)) {
+    return [answer("chosen", "Chosen answer (preferred)", example.chosen, "good"), answer("rejected", "Rejected answer", example.rejected, "bad")];
+  }
+  if (Array.isArray(example.completion)) {
+    const good = example.label === true;
+    const label = example.label === undefined || example.label === null ? "no label" : good ? "label: good (learn it)" : "label: bad (an answer not to learn)";
+    return [answer("completion", `Answer, ${label}`, example.completion, good ? "good" : "bad")];
+  }
+  return [];
+}
+
 // example: a GET /preview example. template: {family} or null.
-export function renderExample(example, template = null) {
+// copy: shown again elsewhere (a duplicate group's records): no id, so #record-N stays the data browser's.
+export function renderExample(example, template = null, { copy = false } = {}) {
   const heading = `Record #${example.index}`;
   const where = example.line ? `line ${formatNumber(example.line)} · ` : "";
   // lang on the dataset's own text (not on the page's labels), so screen readers pronounce it right
   const language = example.language && example.language !== "und" ? example.language : null;
   return el(
     "article",
-    { class: "example", id: `record-${example.index}`, tabindex: "-1", "aria-label": heading, dataset: { index: String(example.index), language: example.language ?? "" } },
+    { class: "example", id: copy ? null : `record-${example.index}`, tabindex: copy ? null : "-1", "aria-label": heading, dataset: { index: String(example.index), language: example.language ?? "" } },
     el(
       "header",
       {},
@@ -125,5 +145,6 @@ export function renderExample(example, template = null) {
     template
       ? templated(example.messages, template.family, language)
       : el("ol", { class: "messages" }, asArray(example.messages).map((m) => messageItem(m, language))),
+    ...preferenceAnswers(example, language),
   );
 }

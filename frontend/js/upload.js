@@ -1,7 +1,8 @@
 // Upload with a progress bar, then follow the analysis: the engine's progress fraction as it comes,
 // its running figures (records, examples, tokens, issues so far) and its latest step.
 import { $, el, clear, show, formatBytes, formatNumber, formatPercent, humanize } from "./dom.js";
-import { ApiError, getJson, uploadFile } from "./api.js";
+import { ApiError, getJson, requestJson, uploadFile } from "./api.js";
+import { followTaskEvents } from "./task_events.js";
 
 const POLL_FIRST_MS = 300;
 const POLL_MAX_MS = 1500;
@@ -53,6 +54,7 @@ function renderPartial(partial) {
   const box = $("partial-figures");
   if (!partial || typeof partial !== "object") {
     show(box, false);
+    show($("partial-label"), false);
     return;
   }
   const rows = PARTIAL_FIGURES.filter(([key]) => typeof partial[key] === "number")
@@ -64,17 +66,20 @@ function renderPartial(partial) {
   }
   clear(box).append(...rows);
   show(box, rows.length > 0);
+  show($("partial-label"), rows.length > 0);
 }
 
 function describeProgress(name, data) {
   const steps = Array.isArray(data?.detailed_status) ? data.detailed_status : [];
   const step = steps.length ? steps[steps.length - 1] : "";
   const fraction = Number(data?.progress ?? 0);
+  if (data?.status === "cancelling") return `Stopping the analysis of ${name}…`;
   if (data?.status === "queued") return `${name}: waiting for a worker…${step ? ` ${step}` : ""}`;
   // datasets out: a version a task is still making (GET /analyze answers for it before it has a row)
   if (data?.status === "importing") return `Importing ${name} from the Hub…${step ? ` (${step})` : ""}`;
   if (data?.status === "fixing") return `Making ${name}…${step ? ` (${step})` : ""}`;
-  const done = fraction > 0 ? ` ${formatPercent(fraction)} done` : "";
+  const parts = data?.parts ? `, ${formatNumber(data.parts.done)} of ${formatNumber(data.parts.total)} parts` : "";
+  const done = fraction > 0 ? ` ${formatPercent(fraction)} done${parts}` : "";
   return `Analysing ${name}…${done}${step ? ` (${step})` : ""}`;
 }
 
@@ -85,31 +90,112 @@ export function resetProgress({ uploading }) {
   $("upload-progress").value = 0;
   setBar($("analysis-progress"), 0);
   renderPartial(null);
+  showStop(null);
+  show($("analysis-restart"), false);
 }
+
+let streamStop = null; // closes the events stream of the analysis being followed
 
 export function stopFollowing() {
   currentRun += 1;
+  streamStop?.abort();
+  streamStop = null;
 }
 
-// Polls GET /analyze/{id} until the report is ready; null when a newer upload or dataset took over.
-export async function followAnalysis(sessionId, name) {
-  const run = ++currentRun;
+// --- the Stop button: DELETE /tasks/{id}; the analysis then ends CANCELLED and the page says how to restart ---
+let stopTask = null;
+
+function showStop(taskId) {
+  stopTask = taskId;
+  show($("analysis-stop"), Boolean(taskId));
+}
+
+async function stopAnalysis() {
+  if (!stopTask) return;
+  const button = $("analysis-stop");
+  button.setAttribute("aria-disabled", "true");
+  try {
+    await requestJson("DELETE", `/tasks/${encodeURIComponent(stopTask)}`);
+    setStatus("Stopping the analysis…");
+  } catch (error) {
+    if (error.status !== 409) throw error; // 409: it had just finished; its report follows
+  } finally {
+    button.removeAttribute("aria-disabled");
+  }
+}
+
+// After a stop: says so, and offers to start it again (POST /analyze/{id}), which onRestart follows.
+export function offerRestart(sessionId, name, onRestart) {
+  showStop(null);
+  setBar($("analysis-progress"), 0);
+  renderPartial(null);
+  setStatus(`The analysis of ${name} was stopped before it finished. Press “Analyse again” to start it from the beginning.`);
+  const button = $("analysis-restart");
+  show(button, true);
+  button.onclick = async () => {
+    show(button, false);
+    await requestJson("POST", `/analyze/${encodeURIComponent(sessionId)}`, { body: {} });
+    await onRestart(sessionId);
+  };
+}
+
+const TASK_STATUS = { QUEUED: "queued", RUNNING: "analyzing", CANCELLING: "cancelling" };
+
+function showView(name, view) {
+  setBar($("analysis-progress"), Number(view.progress ?? 0));
+  renderPartial(view.partial);
+  setStatus(describeProgress(name, view));
+}
+
+// Follows one task's events into `view` (the same shape as a 202 body); true when the task ended.
+async function followEvents(view, name, run) {
+  document.body.dataset.progressSource = "events";
+  streamStop = new AbortController();
+  const ended = await followTaskEvents(view.task_id, (kind, data) => {
+    if (kind === "progress" && typeof data.fraction === "number") view.progress = Math.min(0.99, data.fraction);
+    else if (kind === "progress" && data.total) view.progress = Math.min(0.99, data.done / data.total);
+    else if (kind === "partial") view.partial = { ...data, task_id: undefined, attempt: undefined, at: undefined };
+    else if (kind === "status" && Array.isArray(data.detailed_status)) view.detailed_status = data.detailed_status;
+    else if (kind === "state" && TASK_STATUS[data.state] && view.status !== "fixing" && view.status !== "importing") view.status = TASK_STATUS[data.state];
+    else return;
+    if (kind === "progress" && typeof data.done === "number" && data.total) view.parts = { done: data.done, total: data.total };
+    showView(name, view);
+  }, { isCurrent: () => run === currentRun, signal: streamStop.signal });
+  if (!ended && run === currentRun) document.body.dataset.progressSource = "polling";
+  return ended;
+}
+
+// Follows GET /analyze/{id} until the report is ready; null when a newer upload or dataset took over. While
+// a task runs, its events (SSE) move the bar and the running figures as each part ends; when they cannot be
+// read, polling does. `given` is a name the page already has; otherwise the server's `filename` names the file.
+export async function followAnalysis(sessionId, given) {
+  stopFollowing();
+  const run = currentRun;
   let delay = POLL_FIRST_MS;
+  const streamed = new Set(); // tasks whose events were followed (once each)
   for (;;) {
     const { status, data } = await getJson(`/analyze/${encodeURIComponent(sessionId)}`);
     if (run !== currentRun) return null;
+    const name = given ?? data?.filename ?? "your dataset";
     if (status === 200 && data?.status !== "failed") {
       $("analysis-progress").value = 1;
       renderPartial(null);
+      showStop(null);
       setStatus(`Analysis of ${name} is ready.`);
       return data;
     }
     if (data?.status === "failed") {
       throw new ApiError({ status: 422, code: data.error ?? "analysis_failed", detail: data.detail ?? "The analysis failed.", data });
     }
-    setBar($("analysis-progress"), Number(data?.progress ?? 0));
-    renderPartial(data?.partial);
-    setStatus(describeProgress(name, data));
+    const view = { ...data };
+    showView(name, view);
+    // a stop is for the analysis; a version still being made (fixing, importing) is stopped in its own panel
+    showStop(view.task_id && !["fixing", "importing", "cancelling"].includes(view.status) ? view.task_id : null);
+    if (view.task_id && !streamed.has(view.task_id) && typeof ReadableStream !== "undefined") {
+      streamed.add(view.task_id);
+      if (await followEvents(view, name, run)) continue; // ended: GET /analyze now answers its outcome
+      if (run !== currentRun) return null;
+    }
     await sleep(delay);
     delay = Math.min(POLL_MAX_MS, delay * 1.5);
   }
@@ -143,6 +229,7 @@ export function initUpload(config, handlers) {
   const maxBytes = Number(config.max_upload_bytes);
   limits = { maxBytes: Number.isFinite(maxBytes) && maxBytes > 0 ? maxBytes : null };
   if (limits.maxBytes) $("upload-limit").textContent = `Up to ${formatBytes(limits.maxBytes)}.`;
+  $("analysis-stop").addEventListener("click", () => stopAnalysis().catch(handlers.onError));
   const input = $("file-input");
   $("choose-file").addEventListener("click", () => input.click());
   input.addEventListener("change", () => {

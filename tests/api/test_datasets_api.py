@@ -305,3 +305,18 @@ async def test_a_poll_that_read_the_row_just_before_the_analysis_finished_gets_t
     r = await client.get(f"/analyze/{sid}")
     assert r.status_code == 200, r.text
     assert r.json()["total_examples"] == 5 and reads[0] == 2
+
+
+async def test_get_analyze_names_the_file_while_running_and_when_ready(client: httpx.AsyncClient) -> None:
+    # The page's heading after a reload comes from here, not from the browser's storage.
+    up = await client.post("/upload", files={"file": ("my data ✓.jsonl", shared_file(TOY).read_bytes())})
+    sid = up.json()["session_id"]
+    first = await client.get(f"/analyze/{sid}")
+    done = await wait_for_analysis(client, sid)
+    assert done.status_code == 200 and done.json()["filename"] == "my data ✓.jsonl"
+    if first.status_code == 202:  # the worker may already be done: then only the 200 can be checked here
+        assert first.json()["filename"] == "my data ✓.jsonl"
+    again = await client.post(f"/analyze/{sid}", json={"max_seq_length": 100})
+    assert again.status_code == 202
+    running = await client.get(f"/analyze/{sid}")
+    assert running.json()["filename"] == "my data ✓.jsonl"

@@ -84,7 +84,7 @@ async def test_from_duplicates_to_the_hub_and_back(client: httpx.AsyncClient, hu
     version = await dataset_row(client, fixed)
     assert (version.origin, version.parent_id) == ("fix", original)
     assert [(f["action"], f["removed"]) for f in version.origin_detail["fixes"]] == [  # type: ignore[index]
-        ("drop_exact_duplicates", 940), ("drop_near_duplicates", 11)]
+        ("drop_exact_duplicates", 940), ("drop_near_duplicates", 11)]  # 1,000 - 940 - 11 = 49
 
     # Download it in each format, gzipped: every line one of the 49 examples.
     for fmt in FORMATS:

@@ -208,3 +208,51 @@ def test_near_duplicates_compare_word_by_word(
         assert texts[: len(own)] == own and not any(texts[len(own):])
     assert group.locator("del").count() + group.locator("ins").count() > 0
     steps.shot("near-duplicate-diff", full_page=False)
+
+
+FASTCHAT = "fastchat_dummy_conversation_with_system.json"
+
+
+def floor3(value: float) -> str:
+    """A similarity as the page writes it: rounded down to 3 decimals, the shortest way (0.8, 0.719)."""
+    text = f"{math.floor(value * 1000) / 1000}"
+    return text.removesuffix(".0") if text.endswith(".0") else text
+
+
+def test_near_duplicate_groups_show_their_verified_similarity_and_compare_shows_every_member(
+    page: Page, steps: Steps, width: int, live_server: LiveServer, analysed: dict[str, str]
+) -> None:
+    session_id = analysed[FASTCHAT]
+    with live_server.api() as api:
+        near = api.get(f"/analyze/{session_id}").json()["report"]["duplicates"]["near"]
+        listed = api.get(f"/preview/{session_id}/duplicates/near", params={"page": 1, "page_size": 20}).json()
+    big = next(g for g in listed["groups"] if g["size"] > 5)  # more records than one page of the compare panel
+    open_dataset(page, live_server, session_id)
+    section = page.locator(".dup-kind[data-kind=near]")
+    threshold = floor3(near["threshold"])
+    expect(section).to_contain_text(f"Similarity ≥ {threshold} (true Jaccard similarity, each pair checked).")
+    expect(section).to_contain_text(f"{near['verified_pairs']:,} of {near['candidate_pairs']:,} candidate pairs")
+    section.get_by_text("What the similarity means").click()
+    expect(section.locator(".near-meaning .meaning")).to_have_text(near["meaning"])
+    groups = section.locator("li.dup-group")
+    for i, group in enumerate(listed["groups"][:3]):  # each group's own verified figure, as the server gives it
+        expect(groups.nth(i).locator("p").first).to_contain_text(
+            f"Group {group['group'] + 1} ({group['size']} records, similarity at least {floor3(group['similarity'])})")
+    item = groups.nth(listed["groups"].index(big))
+    item.get_by_role("button", name="Compare side by side").click()
+    expect(item.get_by_role("heading", name=f"All {big['size']} records of group {big['group'] + 1}")).to_be_visible()
+    shown: list[int] = []
+    members = item.locator(".compare-members")
+    for page_number in range(1, math.ceil(big["size"] / 5) + 1):
+        first = (page_number - 1) * 5 + 1
+        expect(members.locator(".member-range")).to_have_text(
+            f"Records {first}–{min(first + 4, big['size'])} of the group's {big['size']}")
+        articles = members.locator("article.example")
+        shown += [int(i) for i in articles.evaluate_all("(a) => a.map((x) => x.dataset.index)")]
+        if page_number * 5 < big["size"]:
+            members.get_by_role("button", name="Next records").click()
+    assert shown == [m["index"] for m in big["members"]]  # every member, in order, none left out
+    assert page.locator(f"#record-{shown[0]}").count() <= 1  # the copies take no record id of the data browser
+    expect(item.locator(".side-by-side article.diff-side")).to_have_count(2)
+    assert int(page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")) <= 0
+    steps.shot("near-group-every-member", full_page=False)

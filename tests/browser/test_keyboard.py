@@ -107,7 +107,9 @@ def test_live_regions_tab_stops_and_scroll_boxes(
     assert {n["id"] for n in live} == {"notice", "progress-status", "browse-status", "recommend-status",
                                        "generate-status", "history-status", "sign-in-error",
                                        # datasets out: the fix, download, push and Hub import panels' lines
-                                       "fix-status", "export-status", "push-status", "hub-import-status"}
+                                       "fix-status", "export-status", "push-status", "hub-import-status",
+                                       # the mapping step's line (a status line like the others)
+                                       "mapping-status"}
     assert not [n for n in live if n["big"]], live  # status lines only: never the example list or the cards
 
     # One tab stop per group of record chips (plus its "List all" button), arrows inside the group.

@@ -151,3 +151,22 @@ def test_a_shared_address_opens_for_its_owner_once_signed_in(
     expect(page.locator("#notice")).to_be_hidden()
     expect(page.locator("#dataset-name")).to_have_text(TOY)  # the owner's job names the file
     steps.shot("opened-by-owner")
+
+
+def test_the_file_name_after_a_reload_comes_from_the_server(
+    page: Page, steps: Steps, width: int, live_server: LiveServer
+) -> None:
+    # Uploaded elsewhere (through the API, under a name of its own): this browser has never seen the name, so
+    # the heading can only come from GET /analyze's `filename`, never from the browser's storage.
+    name = f"renamed at {width} px ✓.jsonl"
+    with live_server.api() as api:
+        answer = api.post("/upload", files={"file": (name, shared_file(TOY).read_bytes())})
+        session_id = answer.json()["session_id"]
+    page.goto(f"{live_server.base_url}/#/dataset/{session_id}")
+    page.wait_for_selector("body[data-analysis=ready]", timeout=ANALYSIS_WAIT_MS)
+    expect(page.locator("#dataset-name")).to_have_text(name)
+    page.reload()
+    page.wait_for_selector("body[data-analysis=ready]", timeout=ANALYSIS_WAIT_MS)
+    expect(page.locator("#dataset-name")).to_have_text(name)
+    assert page.evaluate("() => localStorage.length") == 0  # nothing kept in the browser for it
+    steps.shot("name-after-reload")

@@ -47,7 +47,7 @@ async def analyze(session_id: str, state: StateDep, user: OptionalUserDep, clien
     current = await svc.analysis_status(state, session_id, user, client)
     if current.report is None:
         return JSONResponse(analysis_progress(session_id, current).model_dump(), status_code=202)
-    return analysis_payload(session_id, current.report)
+    return analysis_payload(session_id, current.report, current.filename)
 
 
 @router.post("/analyze/{session_id}", status_code=202, response_model=AnalysisProgress)
@@ -67,7 +67,7 @@ def analysis_progress(session_id: str, current: svc.AnalysisStatus) -> AnalysisP
     return AnalysisProgress(
         session_id=session_id, status=current.status, progress=round(current.progress, 4),
         task_id=task.id if task else None, detailed_status=list(task.detailed_status) if task else [],
-        partial=current.partial,
+        partial=current.partial, filename=current.filename,
         message=f"{MAKING.get(current.status, 'Analysis')} {current.status}: {current.progress:.0%} done. "
                 "Poll again shortly.")
 

@@ -26,6 +26,8 @@ class AnalysisProgress(BaseModel):
     detailed_status: list[str] = Field(default_factory=list)
     partial: dict[str, Any] | None = Field(
         default=None, description="figures of the chunks analysed so far (partial: they grow until the report)")
+    filename: str | None = Field(default=None, description="the file's name as uploaded (None while a task still "
+                                                           "makes the version)")
     message: str
 
 

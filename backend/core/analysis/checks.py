@@ -183,6 +183,14 @@ ISSUE_KINDS: dict[str, IssueKind] = {
         "only {n} examples",
         "OpenAI requires at least 10 examples and suggests 50–100 to start; small models need more still.",
     ),
+    # web page (issue 14): the ingest's missing comma gets its own advice, not the generic one
+    "missing_comma": IssueKind(
+        "warning",
+        "{n} records follow a missing comma in the JSON array",
+        "Nothing was lost: each record was read as if the comma were there. Other tools (json.load, "
+        "datasets.load_dataset) refuse the file as it is: add a comma after the record before each listed "
+        "one.",
+    ),
 }
 
 
