@@ -44,11 +44,8 @@ function errorFrom(status, data, usedToken) {
   return error;
 }
 
-// --- generation (issue 11): 401s about a provider's or the Hub's key, not the sign-in; text answers; advice ---
-const NOT_ABOUT_SIGN_IN = new Set(["provider_key_missing", "provider_key_invalid", "provider_key_rejected",
-  "hub_token_missing", "hub_token_invalid"]);
-
-export async function getText(path, query) {
+// GET with the sign-in header; a failed answer becomes an ApiError, a good one is returned to be read.
+async function signedGet(path, query) {
   const url = query ? `${path}?${new URLSearchParams(query)}` : path;
   const headers = authHeaders();
   let response;
@@ -57,9 +54,16 @@ export async function getText(path, query) {
   } catch (cause) {
     throw new ApiError({ kind: "network", detail: String(cause?.message ?? cause) });
   }
-  const text = await response.text();
-  if (!response.ok) throw errorFrom(response.status, parseBody(text), Boolean(headers.Authorization));
-  return text;
+  if (!response.ok) throw errorFrom(response.status, parseBody(await response.text()), Boolean(headers.Authorization));
+  return response;
+}
+
+// --- generation (issue 11): 401s about a provider's or the Hub's key, not the sign-in; text answers; advice ---
+const NOT_ABOUT_SIGN_IN = new Set(["provider_key_missing", "provider_key_invalid", "provider_key_rejected",
+  "hub_token_missing", "hub_token_invalid"]);
+
+export async function getText(path, query) {
+  return (await signedGet(path, query)).text();
 }
 
 export function addAdvice(codes) {
@@ -212,15 +216,7 @@ Object.assign(ADVICE_BY_CODE, {
 
 // A file from the API (an export) with the sign-in header: its bytes and the name the server gives it.
 export async function fetchFile(path, query) {
-  const url = query ? `${path}?${new URLSearchParams(query)}` : path;
-  const headers = authHeaders();
-  let response;
-  try {
-    response = await fetch(url, { headers });
-  } catch (cause) {
-    throw new ApiError({ kind: "network", detail: String(cause?.message ?? cause) });
-  }
-  if (!response.ok) throw errorFrom(response.status, parseBody(await response.text()), Boolean(headers.Authorization));
+  const response = await signedGet(path, query);
   const named = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") ?? "");
   return { blob: await response.blob(), filename: named ? named[1] : "dataset.jsonl" };
 }

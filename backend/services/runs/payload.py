@@ -24,9 +24,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from backend.core.notebook import TrainingConfig
 from backend.services.hub.payloads import DatasetId, validate
-from backend.services.training.payload import Task, TrainingLimits
+from backend.services.training.payload import TrainingChoices
 
 Queue = Literal["training", "gpu"]
 
@@ -57,23 +56,11 @@ class Lineage(BaseModel):
     eval_dataset_id: str | None = None
 
 
-class RunPayload(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class RunPayload(TrainingChoices):
     model_id: str = Field(pattern=r"^[0-9a-f]{32}$")
     dataset: str | None = None
     eval_dataset: str | None = None
     hub_dataset: HubDataset | None = None
-    base_model: str | None = None
-    catalogue_model: str | None = None
-    task: Task = "chat_sft"
-    config: TrainingConfig = TrainingConfig()
-    epochs: float | None = Field(None, gt=0.0, le=20.0)
-    eval_split: float | None = Field(None, ge=0.0, le=0.5)
-    seed: int | None = Field(None, ge=0, le=2**32 - 1)
-    merge: bool = False
-    num_labels: int | None = Field(None, ge=2, le=1000)
-    limits: TrainingLimits = TrainingLimits()
     placement: Placement
     lineage: Lineage = Lineage()
 
@@ -89,12 +76,9 @@ class RunPayload(BaseModel):
         limits = self.limits
         if limits.checkpoint_steps is None and limits.checkpoint_seconds is None:
             limits = limits.model_copy(update={"checkpoint_seconds": checkpoint_seconds})
-        return {
-            "dataset": dataset, "eval_dataset": eval_dataset, "base_model": self.base_model,
-            "catalogue_model": self.catalogue_model, "task": self.task, "config": self.config.model_dump(),
-            "epochs": self.epochs, "eval_split": self.eval_split, "seed": self.seed, "merge": self.merge,
-            "num_labels": self.num_labels, "limits": limits.model_dump(), "model_cache_dir": model_cache_dir,
-        }
+        choices = self.model_dump(include=set(TrainingChoices.model_fields))
+        return {**choices, "limits": limits.model_dump(), "dataset": dataset, "eval_dataset": eval_dataset,
+                "model_cache_dir": model_cache_dir}
 
 
 def parse_run(payload: dict[str, Any]) -> RunPayload:

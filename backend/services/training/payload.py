@@ -45,11 +45,11 @@ class TrainingLimits(BaseModel):
     checkpoint_seconds: float | None = Field(None, gt=0)
 
 
-class TrainingPayload(BaseModel):
+class TrainingChoices(BaseModel):
+    """What a run trains and how: shared by the trainer's payload and the product's run payload (runs/)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    dataset: str = Field(min_length=1)
-    eval_dataset: str | None = None  # held-out examples to evaluate on, instead of eval_split of the dataset
     base_model: str | None = None
     catalogue_model: str | None = None
     task: Task = "chat_sft"
@@ -60,6 +60,11 @@ class TrainingPayload(BaseModel):
     merge: bool = False
     num_labels: int | None = Field(None, ge=2, le=1000)
     limits: TrainingLimits = TrainingLimits()
+
+
+class TrainingPayload(TrainingChoices):
+    dataset: str = Field(min_length=1)
+    eval_dataset: str | None = None  # held-out examples to evaluate on, instead of eval_split of the dataset
     model_cache_dir: str | None = None
 
     def effective_config(self) -> TrainingConfig:
