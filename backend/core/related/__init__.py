@@ -1,6 +1,6 @@
 """Which stored examples are related: exact repeats, near-duplicates, and examples sharing a prompt.
 
-    related = find_related(store_dir)     # one pass over the analysis store
+    related = find_related(store_dir)     # the groups the analysis stored, all of them
     related.exact, related.near, related.prompt    # groups of store positions
     related.components()                   # one id per example: related examples share it
 

@@ -6,7 +6,7 @@ the report lists only the first few, this gives them all, as store positions.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,7 +65,7 @@ def example_conversation(example: StoredExample | dict[str, Any], index: int = 0
     )
 
 
-def find_related(store_dir: Path, on_progress: Callable[[int, int], None] | None = None) -> RelatedExamples:
+def find_related(store_dir: Path) -> RelatedExamples:
     """Every exact, near and prompt group of the store, read from the complete lists its analysis wrote.
 
     The lists are the analysis's own groups (near-duplicates verified pair by pair), so what a fix or a
@@ -73,8 +73,6 @@ def find_related(store_dir: Path, on_progress: Callable[[int, int], None] | None
     """
     record_numbers = record_numbers_array(store_dir)
     groups = {kind: _stored_groups(store_dir, kind, record_numbers) for kind in DUPLICATE_KINDS}
-    if on_progress is not None:
-        on_progress(int(record_numbers.size), int(record_numbers.size))
     return RelatedExamples(size=int(record_numbers.size), record_numbers=record_numbers, exact=groups["exact"],
                            near=groups["near"], prompt=groups["prompt"])
 
