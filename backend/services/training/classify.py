@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from backend.core.training import runtime
 from backend.core.training.metrics import classification_report
 from backend.services.training.base import BaseModelSpec, loading
 from backend.services.training.data import TaskData
@@ -56,25 +55,10 @@ def train_classifier(session: RunSession, data: TaskData, spec: BaseModelSpec) -
         labels=labels,
         examples_cut=sum(1 for ids in encoded["input_ids"] if len(ids) >= config.max_seq_length),
     )
-    flags = runtime.precision(device)
     callback = session.callback()
     args = TrainingArguments(
-        output_dir=str(session.checkpoint_dir),
-        per_device_train_batch_size=config.batch_size,
-        per_device_eval_batch_size=config.batch_size,
-        gradient_accumulation_steps=config.grad_accum,
-        num_train_epochs=config.num_epochs,
-        max_steps=config.max_steps,
-        learning_rate=config.learning_rate,
-        warmup_steps=config.warmup_steps,
-        weight_decay=0.01,
-        logging_steps=1,
-        save_strategy="no",
-        report_to="none",
+        **session.trainer_arguments(device), weight_decay=0.01,
         eval_strategy="epoch" if eval_at and config.max_steps < 0 else "no",
-        seed=config.seed,
-        include_num_input_tokens_seen="non_padding",
-        **flags,
     )
     trainer = Trainer(
         model=model,

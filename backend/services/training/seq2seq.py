@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from backend.core.training import runtime
 from backend.services.training.base import BaseModelSpec, loading
 from backend.services.training.data import TaskData
 from backend.services.training.payload import TrainingPayload
@@ -76,23 +75,7 @@ def train_encoder_decoder(
 
     before = answer_all()
     callback = session.callback()
-    args = Seq2SeqTrainingArguments(
-        output_dir=str(session.checkpoint_dir),
-        per_device_train_batch_size=config.batch_size,
-        per_device_eval_batch_size=config.batch_size,
-        gradient_accumulation_steps=config.grad_accum,
-        num_train_epochs=config.num_epochs,
-        max_steps=config.max_steps,
-        learning_rate=config.learning_rate,
-        warmup_steps=config.warmup_steps,
-        logging_steps=1,
-        save_strategy="no",
-        report_to="none",
-        seed=config.seed,
-        eval_strategy="no",
-        include_num_input_tokens_seen="non_padding",
-        **runtime.precision(device),
-    )
+    args = Seq2SeqTrainingArguments(**session.trainer_arguments(device), eval_strategy="no")
     trainer = Seq2SeqTrainer(
         model=model,
         args=args,

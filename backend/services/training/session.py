@@ -42,6 +42,19 @@ class RunSession:
     def checkpoint_dir(self) -> Path:
         return self.work_dir / CHECKPOINT_DIR
 
+    def trainer_arguments(self, device: str) -> dict[str, Any]:
+        """The transformers TrainingArguments every Trainer-based run shares (classification, seq2seq): the
+        config's figures, a log record per step, checkpoints saved by our callback (not the trainer's)."""
+        config = self.config
+        return {
+            "output_dir": str(self.checkpoint_dir), "per_device_train_batch_size": config.batch_size,
+            "per_device_eval_batch_size": config.batch_size, "gradient_accumulation_steps": config.grad_accum,
+            "num_train_epochs": config.num_epochs, "max_steps": config.max_steps,
+            "learning_rate": config.learning_rate, "warmup_steps": config.warmup_steps, "logging_steps": 1,
+            "save_strategy": "no", "report_to": "none", "seed": config.seed,
+            "include_num_input_tokens_seen": "non_padding", **runtime.precision(device),
+        }
+
     def report(self, record: dict[str, Any]) -> None:
         clean = {key: value for key, value in record.items() if not isinstance(value, float) or math.isfinite(value)}
         self.history.append(clean)
